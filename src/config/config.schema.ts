@@ -1,0 +1,55 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The whole configuration, one schema. Sources, later ones winning:
+ * defaults ← config file (`--config`, `MEDIAFLOW_CONFIG`, or `<data>/mediaflow.json`) ← `MEDIAFLOW_*`
+ * environment ← CLI flags. Validated with every error listed at once, then deep-frozen.
+ * The README's configuration table is this schema.
+ */
+export const ConfigSchema = Type.Object({
+  host: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
+  port: Type.Integer({ default: 8000, minimum: 0, maximum: 65535, description: 'HTTP port.' }),
+  data: Type.String({ default: './data', description: 'Data folder: database, blobs, models, temporary files.' }),
+  compatPorts: Type.Boolean({ default: false, description: "Also listen on the seed systems' own ports 5000, 8000 and 11470." }),
+  apiKeys: Type.Array(Type.String({ minLength: 8 }), { default: [], description: 'API keys; when set, /v1 needs `Authorization: Bearer <key>` or `X-Api-Key`.' }),
+  uploadLimitMb: Type.Number({ default: 1024, exclusiveMinimum: 0, description: 'Largest accepted upload or fetched input, in MiB.' }),
+  retentionDays: Type.Number({ default: 7, minimum: 0, description: 'Ended jobs and their files are removed after this many days (0 keeps them forever).' }),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], { default: 'info' }),
+  workers: Type.Object({
+    enabled: Type.Boolean({ default: true, description: '`serve` starts worker processes (false: API only, run `mediaflow worker` elsewhere).' }),
+    processes: Type.Integer({ default: 1, minimum: 1, maximum: 64, description: 'Worker processes started by `serve`.' }),
+    leaseMs: Type.Integer({ default: 30000, minimum: 1000, description: 'A job lease; a worker that misses heartbeats this long loses the job.' }),
+    heartbeatMs: Type.Integer({ default: 5000, minimum: 100, description: 'How often a worker renews its leases.' }),
+    pollMs: Type.Integer({ default: 500, minimum: 5, description: 'Idle polling interval of a worker (woken at once by local submits).' }),
+  }, { default: {} }),
+  concurrency: Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 1024 }), { default: {}, description: 'Per-processor concurrency overrides, e.g. {"ocr": 2}.' }),
+  network: Type.Object({
+    allowPrivate: Type.Boolean({ default: false, description: 'Allow URLs that resolve to loopback, private, link-local or metadata addresses.' }),
+    connectTimeoutMs: Type.Integer({ default: 15000, minimum: 100 }),
+    idleTimeoutMs: Type.Integer({ default: 30000, minimum: 100 }),
+    maxRedirects: Type.Integer({ default: 5, minimum: 0, maximum: 20 }),
+  }, { default: {} }),
+  limits: Type.Object({
+    maxImagePixels: Type.Integer({ default: 100_000_000, minimum: 1, description: 'Images with more pixels are refused before decoding.' }),
+    maxAudioSeconds: Type.Number({ default: 1800, exclusiveMinimum: 0, description: 'Longest audio accepted by audio processors.' }),
+    maxDownloadMb: Type.Number({ default: 4096, exclusiveMinimum: 0, description: 'Largest file the download processors store.' }),
+  }, { default: {} }),
+  tools: Type.Object({
+    ffmpeg: Type.String({ default: 'ffmpeg' }),
+    ffprobe: Type.String({ default: 'ffprobe' }),
+    ytDlp: Type.String({ default: 'yt-dlp' }),
+    ytDlpCookies: Type.Optional(Type.String({ description: 'A cookies.txt for sites that require sign-in.' })),
+  }, { default: {} }),
+  models: Type.Object({
+    dir: Type.Optional(Type.String({ description: 'Model cache folder (default <data>/models).' })),
+    paths: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Model id → file path overrides.' }),
+  }, { default: {} }),
+  threads: Type.Integer({ default: 0, minimum: 0, description: 'Threads for one ML job (0: all cores).' }),
+  webhooks: Type.Object({
+    secret: Type.Optional(Type.String({ description: 'HMAC-SHA256 key for the X-Mediaflow-Signature header.' })),
+    attempts: Type.Integer({ default: 5, minimum: 1 }),
+  }, { default: {} }),
+  enableTestProcessors: Type.Boolean({ default: false, description: 'Register the no-op/crash processors used by tests and benchmarks.' }),
+});
+
+export type AppConfig = Static<typeof ConfigSchema>;

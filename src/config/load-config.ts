@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { ConfigSchema, type AppConfig } from './config.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  /** Values from CLI flags (already nested, e.g. `{ port: 9000, workers: { enabled: false } }`). */
+  flags?: Record<string, unknown>;
+  /** Environment; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Explicit config file path. */
+  file?: string;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
+const validate = ajv.compile(ConfigSchema);
+
+/**
+ * Maps `MEDIAFLOW_WORKERS_PROCESSES=2` to `{ workers: { processes: "2" } }`. Names are matched
+ * against the schema case-insensitively, so camelCase keys work as `MEDIAFLOW_UPLOADLIMITMB` or
+ * `MEDIAFLOW_UPLOAD_LIMIT_MB`. Values stay strings; the schema coerces them. JSON values (arrays,
+ * objects) are parsed.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const props = ConfigSchema.properties as Record<string, { properties?: Record<string, unknown> }>;
+  const norm = (s: string) => s.toLowerCase().replace(/_/g, '');
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith('MEDIAFLOW_') || raw === undefined || key === 'MEDIAFLOW_CONFIG') continue;
+    const rest = norm(key.slice('MEDIAFLOW_'.length));
+    const value = parseEnvValue(raw);
+    const top = Object.keys(props).find((k) => norm(k) === rest);
+    if (top) { out[top] = value; continue; }
+    for (const [group, schema] of Object.entries(props)) {
+      if (!schema.properties || !rest.startsWith(norm(group))) continue;
+      const sub = Object.keys(schema.properties).find((k) => norm(group) + norm(k) === rest);
+      if (sub) {
+        out[group] = { ...(out[group] as object | undefined), [sub]: value };
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function parseEnvValue(raw: string): unknown {
+  const t = raw.trim();
+  if ((t.startsWith('[') && t.endsWith(']')) || (t.startsWith('{') && t.endsWith('}'))) {
+    try { return JSON.parse(t); } catch { return raw; }
+  }
+  return raw;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? merge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Loads, validates (all errors at once) and freezes the configuration. Throws ConfigError. */
+export function loadConfig(sources: ConfigSources = {}): AppConfig {
+  const env = sources.env ?? process.env;
+  const fromEnv = configFromEnv(env);
+  const flags = sources.flags ?? {};
+  const dataHint = (flags.data ?? fromEnv.data ?? './data') as string;
+  const file = sources.file ?? env.MEDIAFLOW_CONFIG ?? path.join(dataHint, 'mediaflow.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError([`${file}: ${(err as Error).message}`]);
+    }
+  } else if (sources.file) {
+    throw new ConfigError([`config file ${sources.file} does not exist`]);
+  }
+  const merged = merge(merge(fromFile, fromEnv), flags);
+  if (!validate(merged)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+      return `${where}: ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const config = merged as unknown as AppConfig;
+  config.data = path.resolve(config.data);
+  return deepFreeze(config);
+}
+
+/** Defaults only, with overrides: for tests and tools. */
+export function defaultConfig(overrides: Record<string, unknown> = {}): AppConfig {
+  return loadConfig({ env: {}, flags: overrides });
+}

@@ -1,0 +1,66 @@
+import { Type } from 'typebox';
+import { defineProcessor } from '../processor.types.js';
+
+/**
+ * Processors for tests and benchmarks only (registered when `enableTestProcessors` is on):
+ * `noop` measures the queue itself; `sleep` gives a long, cancelable job with progress;
+ * `crash` kills its worker process, to prove a crashing job ends `failed` instead of looping.
+ */
+export const noopProcessor = defineProcessor({
+  name: 'noop',
+  version: '1',
+  title: 'No-op (test)',
+  description: 'Does nothing and succeeds. For queue benchmarks and tests.',
+  input: { kind: 'url' },
+  params: Type.Object({ value: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  policy: { concurrency: 64, timeoutMs: 10_000, attempts: 1, backoffMs: 100, resource: 'io' },
+  testOnly: true,
+  async run(_ctx, _input, params) {
+    return { ok: true, value: params.value ?? null };
+  },
+});
+
+export const sleepProcessor = defineProcessor({
+  name: 'sleep',
+  version: '1',
+  title: 'Sleep (test)',
+  description: 'Sleeps for `ms` milliseconds in 20 steps, reporting progress; stops at once when canceled.',
+  input: { kind: 'url' },
+  params: Type.Object({
+    ms: Type.Integer({ default: 1000, minimum: 0, maximum: 600_000 }),
+    fail: Type.Boolean({ default: false, description: 'Throw a retryable error at the end' }),
+    output: Type.Boolean({ default: false, description: 'Write a small text output' }),
+  }, { additionalProperties: false }),
+  policy: { concurrency: 8, timeoutMs: 60_000, attempts: 2, backoffMs: 100, resource: 'io' },
+  testOnly: true,
+  async run(ctx, _input, params) {
+    const steps = 20;
+    for (let i = 0; i < steps; i++) {
+      ctx.signal.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, params.ms / steps);
+        ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
+      });
+      ctx.progress((i + 1) / steps, `step ${i + 1}/${steps}`);
+      if (i === 0) ctx.log('sleeping');
+    }
+    if (params.fail) throw new Error('sleep failed on purpose');
+    if (params.output) await ctx.output('hello.txt', Buffer.from('hello\n'), 'text/plain');
+    return { slept: params.ms };
+  },
+});
+
+export const crashProcessor = defineProcessor({
+  name: 'crash',
+  version: '1',
+  title: 'Crash (test)',
+  description: 'Kills the worker process that runs it.',
+  input: { kind: 'url' },
+  params: Type.Object({}, { additionalProperties: false }),
+  policy: { concurrency: 1, timeoutMs: 10_000, attempts: 3, backoffMs: 50, resource: 'cpu' },
+  testOnly: true,
+  async run() {
+    process.kill(process.pid, 'SIGKILL');
+    return {};
+  },
+});
