@@ -30,24 +30,32 @@ const validate = ajv.compile(ConfigSchema);
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const props = ConfigSchema.properties as Record<string, { properties?: Record<string, unknown> }>;
+  const props = ConfigSchema.properties as unknown as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
   const norm = (s: string) => s.toLowerCase().replace(/_/g, '');
   for (const [key, raw] of Object.entries(env)) {
     if (!key.startsWith('MEDIAFLOW_') || raw === undefined || key === 'MEDIAFLOW_CONFIG') continue;
     const rest = norm(key.slice('MEDIAFLOW_'.length));
     const value = parseEnvValue(raw);
     const top = Object.keys(props).find((k) => norm(k) === rest);
-    if (top) { out[top] = value; continue; }
+    if (top) { out[top] = props[top]!.type === 'boolean' ? parseBool(value) : value; continue; }
     for (const [group, schema] of Object.entries(props)) {
       if (!schema.properties || !rest.startsWith(norm(group))) continue;
       const sub = Object.keys(schema.properties).find((k) => norm(group) + norm(k) === rest);
       if (sub) {
-        out[group] = { ...(out[group] as object | undefined), [sub]: value };
+        out[group] = { ...(out[group] as object | undefined), [sub]: schema.properties[sub]!.type === 'boolean' ? parseBool(value) : value };
         break;
       }
     }
   }
   return out;
+}
+
+/** Environment booleans as people write them: 1/0, yes/no, on/off, true/false. */
+function parseBool(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (/^(1|yes|on|true)$/i.test(v.trim())) return true;
+  if (/^(0|no|off|false)$/i.test(v.trim())) return false;
+  return v;
 }
 
 function parseEnvValue(raw: string): unknown {
@@ -82,12 +90,16 @@ function deepFreeze<T>(o: T): T {
 /** Loads, validates (all errors at once) and freezes the configuration. Throws ConfigError. */
 export function loadConfig(sources: ConfigSources = {}): AppConfig {
   const env = sources.env ?? process.env;
+  if (env.MEDIAFLOW_CONFIG_JSON) {
+    // A worker forked by `serve` gets the parent's exact, already merged configuration.
+    return loadConfig({ env: {}, flags: JSON.parse(env.MEDIAFLOW_CONFIG_JSON) as Record<string, unknown>, file: undefined });
+  }
   const fromEnv = configFromEnv(env);
   const flags = sources.flags ?? {};
   const dataHint = (flags.data ?? fromEnv.data ?? './data') as string;
   const file = sources.file ?? env.MEDIAFLOW_CONFIG ?? path.join(dataHint, 'mediaflow.json');
   let fromFile: Record<string, unknown> = {};
-  if (existsSync(file)) {
+  if (!env.MEDIAFLOW_NO_CONFIG_FILE && existsSync(file)) {
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch (err) {

@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   INVALID_FILENAME: { status: 400, retryable: false, title: 'The file name is not acceptable' },
   PARAMS_INVALID: { status: 400, retryable: false, title: 'The processor parameters are not valid' },
   PROCESSOR_UNKNOWN: { status: 404, retryable: false, title: 'No such processor' },
+  OCR_LANG_UNAVAILABLE: { status: 400, retryable: false, title: 'The OCR language data is not installed' },
   // --- URLs ---
   URL_INVALID: { status: 400, retryable: false, title: 'The URL is not valid' },
   URL_FORBIDDEN: { status: 403, retryable: false, title: 'The URL points to an address that is not allowed' },
@@ -27,6 +28,10 @@ export const ERROR_CATALOGUE = {
   URL_HTTP_ERROR: { status: 502, retryable: false, title: 'The remote server answered with an error' },
   URL_TIMEOUT: { status: 504, retryable: true, title: 'The remote server did not answer in time' },
   URL_TOO_MANY_REDIRECTS: { status: 502, retryable: false, title: 'Too many redirects' },
+  VIDEO_URL_UNSUPPORTED: { status: 422, retryable: false, title: 'No video was found at this URL (not a page of a supported site, nor a media file)' },
+  VIDEO_UNAVAILABLE: { status: 404, retryable: false, title: 'The video is unavailable (removed, private, region-blocked or not started)' },
+  VIDEO_SIGN_IN_REQUIRED: { status: 403, retryable: false, title: 'The site requires sign-in for this video (configure tools.ytDlpCookies)' },
+  VIDEO_FORMAT_UNAVAILABLE: { status: 422, retryable: false, title: 'The video has no format matching the requested quality or container' },
   // --- jobs ---
   JOB_NOT_FOUND: { status: 404, retryable: false, title: 'No such job' },
   JOB_NOT_CANCELABLE: { status: 409, retryable: false, title: 'The job has already ended' },

@@ -90,6 +90,12 @@ export interface ProcessorDefinition<P extends TSchema = TSchema, R = unknown> {
   readonly testOnly?: boolean;
   /** Optional readiness check (model file present, tool installed); reported by /ready. */
   check?(config: AppConfig): Promise<{ ok: boolean; detail?: string }>;
+  /**
+   * Optional cheap pre-check of an uploaded input, run by the API at submit time so that obviously
+   * bad input gets a 4xx at once (wrong type, image header claiming too many pixels, audio too long).
+   * Read headers only; never decode the whole file here. Throw an `InputError`.
+   */
+  validate?(input: FileInput, config: AppConfig): Promise<void>;
   run(ctx: ProcessorContext, input: JobInput, params: Static<P>): Promise<R>;
 }
 

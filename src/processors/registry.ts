@@ -1,5 +1,6 @@
 import type { ProcessorDefinition } from './processor.types.js';
 import { crashProcessor, noopProcessor, sleepProcessor } from './testing/index.js';
+import { ocrProcessor } from './ocr/index.js';
 
 /**
  * Every processor, by name. The record is typed, so a processor named in `ProcessorName` without a
@@ -10,6 +11,7 @@ export const processors = {
   noop: noopProcessor,
   sleep: sleepProcessor,
   crash: crashProcessor,
+  ocr: ocrProcessor,
 } as const satisfies Record<string, ProcessorDefinition<any, any>>;
 
 export type ProcessorName = keyof typeof processors;

@@ -38,8 +38,9 @@ export const sleepProcessor = defineProcessor({
     for (let i = 0; i < steps; i++) {
       ctx.signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, params.ms / steps);
-        ctx.signal.addEventListener('abort', () => { clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
+        const onAbort = () => { clearTimeout(t); reject(ctx.signal.reason); };
+        const t = setTimeout(() => { ctx.signal.removeEventListener('abort', onAbort); resolve(); }, params.ms / steps);
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
       });
       ctx.progress((i + 1) / steps, `step ${i + 1}/${steps}`);
       if (i === 0) ctx.log('sleeping');

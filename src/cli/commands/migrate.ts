@@ -1,0 +1,15 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { openSqlite } from '../../store/sqlite/sqlite.db.js';
+import { configFrom, withConfigOptions } from '../options.js';
+
+export function registerMigrate(program: Command) {
+  withConfigOptions(program.command('migrate'))
+    .description('create or upgrade the database schema, then exit')
+    .action(async (opts) => {
+      const config = configFrom(opts);
+      const db = openSqlite(path.join(config.data, 'mediaflow.db'));
+      console.log(`database ${path.join(config.data, 'mediaflow.db')} at schema version ${db.pragma('user_version', { simple: true })}`);
+      db.close();
+    });
+}

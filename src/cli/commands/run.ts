@@ -1,0 +1,77 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { InputError } from '../../jobs/errors.js';
+import { validateParams } from '../../jobs/params.js';
+import { mimeMatches, sniffMime } from '../../media/sniff.js';
+import { downloadToFile } from '../../net/index.js';
+import type { JobInput } from '../../processors/processor.types.js';
+import { getProcessor, enabledProcessors } from '../../processors/registry.js';
+import { createLocalContext, fileInputFromPath } from '../../worker/local-context.js';
+import { configFrom, withConfigOptions } from '../options.js';
+import { progressLine } from '../progress-line.js';
+
+/** `--param k=v` repeated → an object (values stay strings; the params schema coerces them). */
+function collectParam(value: string, prev: Record<string, string>) {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new InputError('PARAMS_INVALID', `--param expects key=value, got ${JSON.stringify(value)}`);
+  return { ...prev, [value.slice(0, i)]: value.slice(i + 1) };
+}
+
+export function registerRun(program: Command) {
+  withConfigOptions(program.command('run'))
+    .description('run one processor on a file or URL here and now, writing its outputs to a folder')
+    .argument('<processor>', 'processor name (see `mediaflow run --list`)')
+    .argument('<input>', 'a file path, or a URL')
+    .option('--param <key=value>', 'a processor parameter (repeatable)', collectParam, {})
+    .option('-o, --out <dir>', 'output folder', 'mediaflow-out')
+    .option('--json', 'print the result as JSON only')
+    .addHelpText('after', () => `\nProcessors: ${enabledProcessors(false).map((p) => p.name).join(', ')}`)
+    .action(async (name: string, inputArg: string, opts) => {
+      const config = configFrom(opts);
+      const processor = getProcessor(name, config.enableTestProcessors);
+      if (!processor) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${name}; known: ${enabledProcessors(config.enableTestProcessors).map((p) => p.name).join(', ')}`);
+      const params = validateParams(processor, opts.param);
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+      const scratch = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-run-'));
+      const bar = opts.json ? null : progressLine(process.stderr);
+      const ctx = await createLocalContext({
+        config,
+        outDir: path.resolve(opts.out),
+        signal: controller.signal,
+        onProgress: (f, stage) => bar?.update(f, stage),
+        onLog: (m, level) => { if (level !== 'debug' && !opts.json) bar?.log(`[${level}] ${m}`); },
+        onOutput: (o) => bar?.log(`wrote ${path.join(opts.out, o.name)} (${o.size} bytes)`),
+      });
+      try {
+        let input: JobInput;
+        const isUrl = /^https?:\/\//i.test(inputArg);
+        if (processor.input.kind === 'url') {
+          if (!isUrl) throw new InputError('URL_INVALID', `${name} takes an http(s) URL`);
+          input = { kind: 'url', url: inputArg };
+        } else {
+          let file = inputArg;
+          if (isUrl) {
+            file = path.join(scratch, 'input');
+            await downloadToFile(inputArg, file, { config, maxBytes: config.uploadLimitMb * 1048576, signal: controller.signal });
+          }
+          const mime = await sniffMime(file);
+          if (!mimeMatches(mime, processor.input.accept)) throw new InputError('INPUT_UNSUPPORTED_TYPE', `${name} does not accept ${mime}`);
+          const fi = await fileInputFromPath(file, mime);
+          if (!isUrl) fi.name = path.basename(inputArg);
+          await processor.validate?.(fi, config);
+          input = fi;
+        }
+        const result = await processor.run(ctx, input, params);
+        bar?.done();
+        await writeFile(path.join(path.resolve(opts.out), 'result.json'), JSON.stringify(result, null, 2));
+        console.log(JSON.stringify(result, null, opts.json ? 0 : 2));
+      } finally {
+        bar?.done();
+        await ctx.dispose();
+        await rm(scratch, { recursive: true, force: true });
+      }
+    });
+}

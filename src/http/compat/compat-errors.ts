@@ -1,0 +1,20 @@
+import type { FastifyReply } from 'fastify';
+import type { JobError } from '../../jobs/job.types.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../jobs/errors.js';
+import { normaliseError } from '../problem.js';
+
+/**
+ * The seeds answered errors as `{"error": "..."}`. Compat routes keep that shape (plus our stable
+ * `code`, which old clients ignore) and the seed's status: 400 for bad input, 500 for failures.
+ */
+export function sendCompatError(reply: FastifyReply, err: unknown, opts: { inputStatus?: number } = {}) {
+  const e = normaliseError(err);
+  const status = e.status >= 500 ? e.status : e.status === 404 ? 404 : opts.inputStatus ?? 400;
+  return reply.status(status).send({ error: e.message, code: e.code });
+}
+
+/** A failed job's error as the seed's status: input problems → 400, the rest → 500. */
+export function compatStatusOfJobError(error: JobError | null): number {
+  const entry = error && (ERROR_CATALOGUE as Record<string, { status: number }>)[error.code as ErrorCode];
+  return entry && entry.status < 500 && entry.status !== 409 ? 400 : 500;
+}

@@ -1,0 +1,55 @@
+import client from 'prom-client';
+import type { Runtime } from '../runtime.js';
+
+/**
+ * Prometheus metrics: HTTP latencies (observed by a server hook), jobs by processor and status and
+ * queue depth (read from the store at scrape time, so they are right across processes), job
+ * durations (observed from `done` events).
+ */
+export function createMetrics(rt: Runtime) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'mediaflow_process_' });
+  const http = new client.Histogram({
+    name: 'mediaflow_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [registry],
+  });
+  const durations = new client.Histogram({
+    name: 'mediaflow_job_duration_seconds',
+    help: 'Job run time from start to end, by processor and final status',
+    labelNames: ['processor', 'status'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'mediaflow_jobs',
+    help: 'Jobs by processor and status',
+    labelNames: ['processor', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await rt.store.countByStatus()) this.set({ processor: r.processor, status: r.status }, r.count);
+    },
+  });
+  new client.Gauge({
+    name: 'mediaflow_queue_depth',
+    help: 'Queued jobs waiting for a worker, by processor',
+    labelNames: ['processor'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [processor, n] of Object.entries(await rt.queue.depth())) this.set({ processor }, n);
+    },
+  });
+  const unsubscribe = rt.events.subscribe('*', (ev) => {
+    if (ev.type !== 'done') return;
+    void rt.store.get(ev.jobId).then((job) => {
+      if (job?.startedAt && job.finishedAt) {
+        durations.observe({ processor: job.processor, status: job.status }, (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000);
+      }
+    }).catch(() => undefined);
+  });
+  return { registry, http, close: unsubscribe };
+}

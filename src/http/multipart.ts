@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { InputError } from '../jobs/errors.js';
+import type { JobService, StagedBlob } from '../jobs/jobs.service.js';
+
+export interface ParsedMultipart {
+  fields: Record<string, string>;
+  /** The uploaded file, already streamed into the blob store (not yet attached to a job). */
+  file: StagedBlob | null;
+  /** The form field the file came in. */
+  fileField: string | null;
+  /** The client's file name as sent (before normalisation), for extension checks. */
+  rawFileName: string | null;
+}
+
+/**
+ * Reads a multipart request: text fields into `fields`, the first file part (of `fileFields`)
+ * streamed into the blob store through the job service (hashed on the way, size-limited, never
+ * held whole in memory). A file part with an empty name is treated as "no file" (what a browser
+ * sends for an empty file input). Any staged blob is discarded if reading fails later.
+ */
+export async function readMultipart(request: FastifyRequest, jobs: JobService, fileFields: string[]): Promise<ParsedMultipart> {
+  const out: ParsedMultipart = { fields: {}, file: null, fileField: null, rawFileName: null };
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (out.file || !fileFields.includes(part.fieldname) || !part.filename) {
+          part.file.resume(); // drain parts we do not use
+          if (!part.filename && fileFields.includes(part.fieldname) && !out.file) out.fileField = part.fieldname;
+          continue;
+        }
+        out.rawFileName = part.filename;
+        out.fileField = part.fieldname;
+        out.file = await jobs.stage(part.file, part.filename);
+      } else if (typeof part.value === 'string') {
+        out.fields[part.fieldname] = part.value;
+      }
+    }
+  } catch (err) {
+    await jobs.discard(out.file);
+    throw err;
+  }
+  return out;
+}
+
+/** Parses a JSON-valued form field ("params"). */
+export function parseJsonField(value: string | undefined, name: string): unknown {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InputError('INVALID_REQUEST', `The form field "${name}" must be JSON`);
+  }
+}

@@ -1,0 +1,33 @@
+import type { Job } from '../../jobs/job.types.js';
+
+/** The public JSON of a job: what /v1 returns, with URLs for outputs and events. */
+export function jobView(job: Job) {
+  const base = `/v1/jobs/${job.id}`;
+  return {
+    id: job.id,
+    processor: job.processor,
+    processorVersion: job.processorVersion,
+    status: job.status,
+    progress: job.progress,
+    stage: job.stage,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    priority: job.priority,
+    params: job.params,
+    input: job.input.kind === 'file'
+      ? { kind: 'file', name: job.input.name, mime: job.input.mime, size: job.input.size, sha256: job.input.sha256, url: `${base}/input` }
+      : { kind: 'url', url: job.input.url },
+    error: job.error,
+    result: job.result,
+    outputs: job.outputs.map((o) => ({ ...o, url: `${base}/outputs/${encodeURIComponent(o.name)}` })),
+    cancelRequested: job.cancelRequested,
+    meta: job.meta,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    updatedAt: job.updatedAt,
+    links: { self: base, events: `${base}/events`, cancel: `${base}/cancel`, retry: `${base}/retry` },
+  };
+}
+
+export type JobView = ReturnType<typeof jobView>;

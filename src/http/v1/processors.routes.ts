@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { JobService } from '../../jobs/jobs.service.js';
+import type { ProcessorDefinition } from '../../processors/processor.types.js';
+import { concurrencyLimits } from '../../worker/job-worker.js';
+
+export function processorView(p: ProcessorDefinition<any, any>, concurrency: number) {
+  return {
+    name: p.name,
+    version: p.version,
+    title: p.title,
+    description: p.description,
+    input: p.input,
+    params: p.params,
+    policy: { ...p.policy, concurrency },
+    notes: p.notes ?? null,
+  };
+}
+
+export async function processorsRoutes(app: FastifyInstance, jobs: JobService) {
+  app.get('/v1/processors', {
+    schema: { tags: ['processors'], summary: 'The processors, each with its params JSON Schema, input kind and policy' },
+  }, async () => {
+    const list = jobs.processors();
+    const limits = concurrencyLimits(jobs.config, list);
+    return { items: list.map((p) => processorView(p, limits[p.name]!)) };
+  });
+
+  app.get('/v1/processors/:name', {
+    schema: { tags: ['processors'], summary: 'One processor', params: Type.Object({ name: Type.String() }) },
+  }, async (request) => {
+    const p = jobs.processor((request.params as { name: string }).name);
+    return processorView(p, concurrencyLimits(jobs.config, [p])[p.name]!);
+  });
+}

@@ -1,0 +1,68 @@
+import { Type } from 'typebox';
+import { InputError } from '../../jobs/errors.js';
+import { defineProcessor } from '../processor.types.js';
+import { OCR_IMAGE_TYPES } from './ocr.image.js';
+import { availableLanguages } from './ocr.languages.js';
+import type { OcrResult } from './ocr.result.js';
+
+export type { OcrBlock, OcrBox, OcrLine, OcrResult, OcrWord } from './ocr.result.js';
+
+const DEFAULT_CONCURRENCY = 2;
+
+export const OcrParamsSchema = Type.Object({
+  lang: Type.String({
+    default: 'eng',
+    pattern: '^[a-z][a-z0-9_]*(\\+[a-z][a-z0-9_]*)*$',
+    maxLength: 100,
+    description: 'Tesseract language code(s), several joined by "+" (`eng+fra`). Each needs its `@tesseract.js-data/<code>` package installed; `eng` ships with Mediaflow.',
+  }),
+  psm: Type.Integer({
+    default: 3,
+    minimum: 3,
+    maximum: 13,
+    description: 'Page segmentation mode, as for the `tesseract` command: 3 automatic (default), 4 a single column, 6 a single block, 7 a single line, 8 a single word, 11 sparse text, 13 a raw line. (0–2 need orientation data or skip recognition.)',
+  }),
+  hocr: Type.Boolean({ default: false, description: 'Also write `text.hocr` (hOCR: XHTML with word boxes).' }),
+  tsv: Type.Boolean({ default: false, description: 'Also write `text.tsv` (Tesseract\'s tab-separated word table).' }),
+}, { additionalProperties: false });
+
+let engineLoaded = false;
+
+/**
+ * `ocr`: image → text, mean confidence, blocks → lines → words with boxes; `text.txt` always,
+ * `text.hocr` and `text.tsv` on request. Engine: tesseract.js (Tesseract compiled to WebAssembly) with
+ * the LSTM model from `@tesseract.js-data/<lang>`, fully offline, workers pooled per process.
+ */
+export const ocrProcessor = defineProcessor({
+  name: 'ocr',
+  version: '1',
+  title: 'Text recognition (OCR)',
+  description: 'Finds the printed text in an image: the text, its mean confidence, and blocks, lines and words with bounding boxes and confidences. Optional hOCR and TSV files.',
+  input: { kind: 'file', accept: OCR_IMAGE_TYPES },
+  params: OcrParamsSchema,
+  // Tesseract runs one page on one core: two jobs use both cores of a small machine.
+  policy: { concurrency: DEFAULT_CONCURRENCY, timeoutMs: 120_000, attempts: 2, backoffMs: 1000, resource: 'cpu' },
+  notes: 'Tesseract (Apache-2.0) through tesseract.js (Apache-2.0); language data from @tesseract.js-data (Apache-2.0, from tesseract-ocr/tessdata).',
+  async check() {
+    const langs = availableLanguages();
+    return langs.includes('eng')
+      ? { ok: true, detail: `languages: ${langs.join(', ')}` }
+      : { ok: false, detail: 'the @tesseract.js-data/eng package is missing' };
+  },
+  async run(ctx, input, params): Promise<OcrResult> {
+    if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'OCR needs an image file');
+    const { runOcr } = await import('./ocr.engine.js');
+    engineLoaded = true;
+    return runOcr(ctx, input, params, ctx.config.concurrency.ocr ?? DEFAULT_CONCURRENCY);
+  },
+});
+
+/**
+ * Ends the OCR worker threads of this process, if any were started. For the worker process's
+ * shutdown sequence; does not load the engine when no OCR job ran.
+ */
+export async function shutdownOcr(): Promise<void> {
+  if (!engineLoaded) return;
+  const { shutdownOcrPool } = await import('./ocr.engine.js');
+  await shutdownOcrPool();
+}

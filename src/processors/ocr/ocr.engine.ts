@@ -1,0 +1,104 @@
+import { createRequire } from 'node:module';
+import { InputError, MediaflowError, isMediaflowError } from '../../jobs/errors.js';
+import type { FileInput, ProcessorContext } from '../processor.types.js';
+import { prepareImage } from './ocr.image.js';
+import { resolveLanguages } from './ocr.languages.js';
+import { OcrPool, type OcrPoolStats } from './ocr.pool.js';
+import { TSV_HEADER, hocrDocument, toOcrResult, type OcrResult } from './ocr.result.js';
+
+/**
+ * The OCR job itself: loaded by `ocr/index.ts` with a dynamic import, so only processes that run OCR
+ * jobs load sharp's decoder and tesseract.js.
+ */
+
+export interface OcrParams {
+  lang: string;
+  psm: number;
+  hocr: boolean;
+  tsv: boolean;
+}
+
+let pool: OcrPool | undefined;
+
+/** The process's one pool, created on first use and sized by the processor's concurrency. */
+export function ocrPool(size: number): OcrPool {
+  if (!pool) {
+    pool = new OcrPool({ size });
+    // Idle workers do not hold the process open; this ends them cleanly when it winds down.
+    process.once('beforeExit', () => { void pool?.shutdown(); });
+  } else if (pool.stats().size !== size) {
+    pool.resize(size);
+  }
+  return pool;
+}
+
+/** Counters of the process's pool (workers created, reused, terminated), or undefined before the first job. */
+export function ocrPoolStats(): OcrPoolStats | undefined {
+  return pool?.stats();
+}
+
+/** Terminates the pool's workers (called by the worker process on shutdown, and by tests). */
+export async function shutdownOcrPool(): Promise<void> {
+  await pool?.shutdown();
+}
+
+let engineName: string | undefined;
+function engineLabel(tesseractVersion: string | undefined): string {
+  if (!engineName) {
+    const require = createRequire(import.meta.url);
+    const { version } = require('tesseract.js/package.json') as { version: string };
+    engineName = `tesseract.js ${version}`;
+  }
+  const core = tesseractVersion?.match(/^\d+\.\d+\.\d+/)?.[0];
+  return core ? `${engineName} (Tesseract ${core})` : engineName;
+}
+
+export async function runOcr(ctx: ProcessorContext, input: FileInput, params: OcrParams, concurrency: number): Promise<OcrResult> {
+  ctx.signal.throwIfAborted();
+  const langs = resolveLanguages(params.lang);
+  ctx.progress(0.02, 'reading image');
+  const image = await prepareImage(input.path, input.mime, ctx.config.limits.maxImagePixels);
+  ctx.signal.throwIfAborted();
+  ctx.progress(0.1, 'recognising text');
+
+  let page;
+  try {
+    page = await ocrPool(concurrency).recognize({ langs, psm: params.psm }, image.data, {
+      // The grey PGM carries no resolution; pass the file's own, as the `tesseract` command would
+      // read it. Without one Tesseract estimates it from the text height.
+      params: image.dpi ? { user_defined_dpi: String(image.dpi) } : {},
+      output: { text: true, blocks: true, hocr: params.hocr, tsv: params.tsv },
+      signal: ctx.signal,
+      onProgress: (f) => ctx.progress(0.1 + 0.85 * f, 'recognising text'),
+    });
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (isMediaflowError(err)) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (/Error attempting to read image/i.test(message)) {
+      throw new InputError('INPUT_CORRUPT', 'The OCR engine could not read the image', { cause: err });
+    }
+    throw new MediaflowError('INTERNAL', `OCR failed: ${message}`, { cause: err });
+  }
+  // Tesseract cannot be interrupted inside a page; a cancel that arrived as it finished lands here.
+  ctx.signal.throwIfAborted();
+
+  const engine = engineLabel(page.version);
+  const result = toOcrResult(page, {
+    language: langs.key,
+    psm: params.psm,
+    image: { width: image.width, height: image.height, format: image.format, dpi: image.dpi ?? null },
+    engine,
+  });
+
+  ctx.progress(0.96, 'writing outputs');
+  await ctx.output('text.txt', Buffer.from(result.text ? `${result.text}\n` : '', 'utf8'), 'text/plain; charset=utf-8');
+  if (params.hocr && page.hocr != null) {
+    await ctx.output('text.hocr', Buffer.from(hocrDocument(page.hocr, engine), 'utf8'), 'text/html; charset=utf-8');
+  }
+  if (params.tsv && page.tsv != null) {
+    await ctx.output('text.tsv', Buffer.from(TSV_HEADER + page.tsv, 'utf8'), 'text/tab-separated-values; charset=utf-8');
+  }
+  ctx.progress(1, 'done');
+  return result;
+}

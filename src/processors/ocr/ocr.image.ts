@@ -1,0 +1,132 @@
+import { open, readFile } from 'node:fs/promises';
+import { InputError } from '../../jobs/errors.js';
+
+/** Image types the OCR processor reads (by content). GIF and multi-page TIFF: the first frame. */
+export const OCR_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'image/bmp', 'image/gif'] as const;
+
+/** Tesseract's own plausibility bounds for a resolution (kMinCredibleResolution..kMaxCredibleResolution). */
+const MIN_DPI = 70;
+const MAX_DPI = 2400;
+
+export interface PreparedImage {
+  /**
+   * The bytes handed to the engine: a binary greyscale PGM (P5) of the upright image, or, for BMP
+   * (which sharp cannot read), the original file, which tesseract.js decodes itself.
+   */
+  data: Buffer;
+  /** Size of the upright image, in pixels: word boxes are in this frame. */
+  width: number;
+  height: number;
+  /** Resolution stored in the file, when it is one Tesseract would trust (70..2400 dpi). */
+  dpi?: number;
+  /** Source format as detected (`png`, `jpeg`, `bmp`, ...). */
+  format: string;
+}
+
+function tooLarge(width: number, height: number, maxPixels: number): InputError {
+  return new InputError('IMAGE_TOO_LARGE', `The image is ${width}×${height} (${width * height} pixels); the limit is ${maxPixels} pixels`, {
+    details: { width, height, pixels: width * height, maxPixels },
+  });
+}
+
+function credibleDpi(dpi: number | undefined): number | undefined {
+  if (dpi === undefined || !Number.isFinite(dpi)) return undefined;
+  const r = Math.round(dpi);
+  return r >= MIN_DPI && r <= MAX_DPI ? r : undefined;
+}
+
+/**
+ * Checks the image against the pixel limit from its header alone (before any pixel is decoded), then
+ * decodes it once with sharp: EXIF orientation applied, transparency flattened onto white (text drawn
+ * on a transparent background would otherwise become black on black), converted to 8-bit grey.
+ * Errors: INPUT_UNSUPPORTED_TYPE, IMAGE_TOO_LARGE, INPUT_CORRUPT (truncated or damaged data).
+ *
+ * Why PGM: Tesseract binarises a grey image anyway, and a raw PGM needs no decoding inside the
+ * WebAssembly engine, whereas a PNG is inflated again there, single-threaded and without native SIMD.
+ * bench/ocr.bench.ts measures the effect.
+ */
+export async function prepareImage(file: string, mime: string, maxPixels: number): Promise<PreparedImage> {
+  if (!(OCR_IMAGE_TYPES as readonly string[]).includes(mime)) {
+    throw new InputError('INPUT_UNSUPPORTED_TYPE', `OCR reads PNG, JPEG, WebP, TIFF, BMP and GIF images; this input is ${mime}`);
+  }
+  if (mime === 'image/bmp') return prepareBmp(file, maxPixels);
+
+  // The shared safe opener: header probed against the pixel limit before any decoding, EXIF
+  // orientation applied, first frame only, truncated data refused.
+  const { openImage, imageReadError } = await import('../../media/image/index.js');
+  const { probe, pipeline } = await openImage(file, { maxPixels });
+  try {
+    const meta = await pipeline.metadata();
+    const { data, info } = await pipeline
+      .flatten({ background: '#ffffff' })
+      .greyscale()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1) throw new Error(`expected 1 channel after greyscale, got ${info.channels}`);
+    const header = Buffer.from(`P5\n${info.width} ${info.height}\n255\n`, 'latin1');
+    return {
+      data: Buffer.concat([header, data]),
+      width: info.width,
+      height: info.height,
+      dpi: credibleDpi(meta.density),
+      format: probe.format,
+    };
+  } catch (err) {
+    throw imageReadError(err);
+  }
+}
+
+/**
+ * BMP: sharp's libvips has no BMP loader, so the header is checked here (hand-written: the layout is
+ * fixed and tiny, not worth a dependency) and the file goes to tesseract.js, which decodes BMP itself.
+ * Only uncompressed and bit-field BMPs are accepted: for those the header tells exactly how many
+ * bytes the pixels need, so a truncated file is caught before the engine sees it.
+ */
+async function prepareBmp(file: string, maxPixels: number): Promise<PreparedImage> {
+  const fh = await open(file, 'r');
+  let header: Buffer;
+  let fileSize: number;
+  try {
+    fileSize = (await fh.stat()).size;
+    header = Buffer.alloc(54);
+    const { bytesRead } = await fh.read(header, 0, 54, 0);
+    header = header.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (header.length < 26 || header.toString('latin1', 0, 2) !== 'BM') throw new InputError('INPUT_CORRUPT', 'The BMP header is incomplete');
+  const dataOffset = header.readUInt32LE(10);
+  const dibSize = header.readUInt32LE(14);
+  let width: number;
+  let height: number;
+  let bpp: number;
+  let compression = 0;
+  let dpi: number | undefined;
+  if (dibSize === 12) {
+    // OS/2 BITMAPCOREHEADER: 16-bit sizes.
+    width = header.readUInt16LE(18);
+    height = header.readUInt16LE(20);
+    bpp = header.readUInt16LE(24);
+  } else if (dibSize >= 40 && header.length >= 54) {
+    width = header.readInt32LE(18);
+    height = Math.abs(header.readInt32LE(22)); // negative: rows stored top-down
+    bpp = header.readUInt16LE(28);
+    compression = header.readUInt32LE(30);
+    const ppm = header.readInt32LE(42); // vertical pixels per metre
+    dpi = credibleDpi(ppm * 0.0254);
+  } else {
+    throw new InputError('INPUT_CORRUPT', `Unknown BMP header size ${dibSize}`);
+  }
+  if (width <= 0 || height <= 0 || ![1, 4, 8, 16, 24, 32].includes(bpp)) {
+    throw new InputError('INPUT_CORRUPT', `The BMP header is not valid (${width}×${height}, ${bpp} bits per pixel)`);
+  }
+  if (width * height > maxPixels) throw tooLarge(width, height, maxPixels);
+  if (compression !== 0 && compression !== 3) {
+    throw new InputError('INPUT_UNSUPPORTED_TYPE', 'Run-length-compressed BMP is not supported; convert the image to PNG');
+  }
+  const rowBytes = Math.floor((bpp * width + 31) / 32) * 4;
+  if (dataOffset + rowBytes * height > fileSize) {
+    throw new InputError('INPUT_CORRUPT', `The BMP file is truncated: its pixels need ${dataOffset + rowBytes * height} bytes, the file has ${fileSize}`);
+  }
+  return { data: await readFile(file), width, height, dpi, format: 'bmp' };
+}

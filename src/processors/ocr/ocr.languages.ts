@@ -1,0 +1,98 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { InputError } from '../../jobs/errors.js';
+
+/**
+ * OCR language data comes from the `@tesseract.js-data/<code>` npm packages, read straight from
+ * node_modules: nothing is downloaded at run time and nothing is cached in the working directory.
+ * Install another language with `npm install @tesseract.js-data/<code>`.
+ */
+
+const require = createRequire(import.meta.url);
+const SCOPE = '@tesseract.js-data';
+
+/**
+ * Folders inside a data package, best first. `4.0.0_best_int` holds the LSTM-only model (what the
+ * engine runs: OEM 1), about a quarter of the size of `4.0.0`, which also carries the legacy engine's
+ * data (same LSTM network, so the same results, but a slower load).
+ */
+const DATA_FOLDERS = ['4.0.0_best_int', '4.0.0'] as const;
+
+/** Tesseract language codes: `eng`, `chi_sim`, `deu_latf`. Strict, because a code becomes a path. */
+const CODE_RE = /^[a-z][a-z0-9]{1,7}(?:_[a-z0-9]{1,8}){0,3}$/;
+
+/** Most languages one job may combine (each one slows recognition down and costs memory). */
+export const MAX_LANGUAGES = 8;
+
+export interface ResolvedLanguages {
+  /** Canonical `eng+fra` form: codes in the order given, duplicates removed. */
+  key: string;
+  codes: string[];
+  /** Code → absolute path of its gzipped `.traineddata`. */
+  files: Record<string, string>;
+}
+
+function packageDir(code: string): string | undefined {
+  try {
+    return path.dirname(require.resolve(`${SCOPE}/${code}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+function traineddataFile(code: string): string | undefined {
+  const dir = packageDir(code);
+  if (!dir) return undefined;
+  for (const folder of DATA_FOLDERS) {
+    const file = path.join(dir, folder, `${code}.traineddata.gz`);
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+/** The language codes whose data packages are installed (for error messages and /v1/processors). */
+export function availableLanguages(): string[] {
+  const eng = packageDir('eng');
+  // Every data package sits in the same scope folder; `eng` is a dependency, so it anchors it.
+  const scopeDir = eng ? path.dirname(eng) : undefined;
+  if (!scopeDir) return [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(scopeDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => CODE_RE.test(n) && traineddataFile(n) !== undefined).sort();
+}
+
+/**
+ * Parses `eng`, `eng+fra` into the data files to load. Throws `OCR_LANG_UNAVAILABLE` (400) naming
+ * the missing package when a language is not installed, and `PARAMS_INVALID` for malformed codes.
+ */
+export function resolveLanguages(lang: string): ResolvedLanguages {
+  const codes = [...new Set(lang.trim().split('+').map((c) => c.trim()))];
+  const bad = codes.filter((c) => !CODE_RE.test(c));
+  if (bad.length > 0 || codes.length === 0) {
+    throw new InputError('PARAMS_INVALID', `lang must be language codes joined by "+", like "eng" or "eng+fra"; got ${JSON.stringify(lang)}`);
+  }
+  if (codes.length > MAX_LANGUAGES) {
+    throw new InputError('PARAMS_INVALID', `lang combines ${codes.length} languages; at most ${MAX_LANGUAGES} are allowed`);
+  }
+  const files: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const code of codes) {
+    const file = traineddataFile(code);
+    if (file) files[code] = file;
+    else missing.push(code);
+  }
+  if (missing.length > 0) {
+    const installed = availableLanguages();
+    throw new InputError(
+      'OCR_LANG_UNAVAILABLE',
+      `OCR language data not installed: ${missing.join(', ')} (install ${missing.map((c) => `${SCOPE}/${c}`).join(', ')}); installed: ${installed.join(', ') || 'none'}`,
+      { details: { missing, installed } },
+    );
+  }
+  return { key: codes.join('+'), codes, files };
+}

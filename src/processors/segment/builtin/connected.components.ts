@@ -1,0 +1,113 @@
+/**
+ * Connected components and hole filling on binary masks stored as row-major Uint8Arrays.
+ * Two-pass labelling with a union-find over provisional labels: linear time, no per-pixel objects.
+ */
+
+export interface Components {
+  /** Row-major labels: 0 background, 1..count the components. */
+  labels: Int32Array;
+  count: number;
+}
+
+/** Labels the 8-connected components of the set pixels. */
+export function labelComponents(mask: Uint8Array, w: number, h: number): Components {
+  const labels = new Int32Array(w * h);
+  let parent = new Int32Array(1024);
+  let next = 1;
+  const find = (a: number): number => {
+    while (parent[a] !== a) { parent[a] = parent[parent[a]]; a = parent[a]; }
+    return a;
+  };
+  const union = (a: number, b: number): number => {
+    a = find(a); b = find(b);
+    if (a === b) return a;
+    if (a < b) { parent[b] = a; return a; }
+    parent[a] = b;
+    return b;
+  };
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const i = row + x;
+      if (!mask[i]) continue;
+      // Already-visited neighbours: W, NW, N, NE.
+      let l = 0;
+      if (x > 0 && labels[i - 1]) l = labels[i - 1];
+      if (y > 0) {
+        const up = i - w;
+        if (x > 0 && labels[up - 1]) l = l ? union(l, labels[up - 1]) : labels[up - 1];
+        if (labels[up]) l = l ? union(l, labels[up]) : labels[up];
+        if (x + 1 < w && labels[up + 1]) l = l ? union(l, labels[up + 1]) : labels[up + 1];
+      }
+      if (!l) {
+        if (next >= parent.length) {
+          const grown = new Int32Array(parent.length * 2);
+          grown.set(parent);
+          parent = grown;
+        }
+        parent[next] = next;
+        l = next++;
+      }
+      labels[i] = l;
+    }
+  }
+  // Resolve to consecutive final labels.
+  const final = new Int32Array(next);
+  let count = 0;
+  for (let l = 1; l < next; l++) {
+    const r = find(l);
+    if (r === l) final[l] = ++count;
+  }
+  for (let l = 1; l < next; l++) final[l] = final[find(l)];
+  for (let i = 0; i < labels.length; i++) if (labels[i]) labels[i] = final[labels[i]];
+  return { labels, count };
+}
+
+/**
+ * Sets every background pixel that cannot reach the image border through 4-connected background:
+ * the holes of the objects (a ring becomes a disc).
+ */
+export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const out = Uint8Array.from(mask);
+  const outside = new Uint8Array(w * h);
+  const queue = new Int32Array(w * h);
+  let head = 0, tail = 0;
+  const seed = (i: number): void => {
+    if (!mask[i] && !outside[i]) { outside[i] = 1; queue[tail++] = i; }
+  };
+  for (let x = 0; x < w; x++) { seed(x); seed((h - 1) * w + x); }
+  for (let y = 0; y < h; y++) { seed(y * w); seed(y * w + w - 1); }
+  while (head < tail) {
+    const i = queue[head++];
+    const x = i % w;
+    if (x > 0) seed(i - 1);
+    if (x + 1 < w) seed(i + 1);
+    if (i >= w) seed(i - w);
+    if (i + w < w * h) seed(i + w);
+  }
+  for (let i = 0; i < out.length; i++) if (!outside[i]) out[i] = 1;
+  return out;
+}
+
+export interface LabelBox { x0: number; y0: number; x1: number; y1: number }
+
+/** Area and tight box of each label 1..count (index 0 unused). */
+export function labelStats(labels: Int32Array, count: number, w: number, h: number): { area: Float64Array; boxes: LabelBox[] } {
+  const area = new Float64Array(count + 1);
+  const x0 = new Int32Array(count + 1).fill(w), y0 = new Int32Array(count + 1).fill(h);
+  const x1 = new Int32Array(count + 1).fill(-1), y1 = new Int32Array(count + 1).fill(-1);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const l = labels[i];
+      if (!l) continue;
+      area[l]++;
+      if (x < x0[l]) x0[l] = x;
+      if (x > x1[l]) x1[l] = x;
+      if (y < y0[l]) y0[l] = y;
+      y1[l] = y;
+    }
+  }
+  const boxes: LabelBox[] = [];
+  for (let l = 0; l <= count; l++) boxes.push({ x0: x0[l], y0: y0[l], x1: x1[l], y1: y1[l] });
+  return { area, boxes };
+}

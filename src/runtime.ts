@@ -1,0 +1,69 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BlobStore } from './blobs/blob-store.port.js';
+import { FsBlobStore } from './blobs/fs/fs.blob-store.js';
+import type { AppConfig } from './config/config.schema.js';
+import type { EventBus } from './events/event-bus.port.js';
+import { StoreTailEventBus } from './events/store-tail.event-bus.js';
+import { JobService, type JobServiceDeps } from './jobs/jobs.service.js';
+import { SqliteQueue } from './queue/embedded/sqlite.queue.js';
+import type { JobStore, Queue } from './store/job-store.port.js';
+import { openSqlite } from './store/sqlite/sqlite.db.js';
+import { SqliteJobStore } from './store/sqlite/sqlite.store.js';
+import { assertUrlAllowed, downloadToFile } from './net/index.js';
+
+/** The adapters behind the ports, chosen by configuration. */
+export interface Runtime {
+  config: AppConfig;
+  store: JobStore;
+  queue: Queue;
+  blobs: BlobStore;
+  events: EventBus & { nudge?(): void };
+  jobs: JobService;
+  close(): Promise<void>;
+}
+
+export interface RuntimeHooks {
+  onQueued?: JobServiceDeps['onQueued'];
+  onCancelRequested?: JobServiceDeps['onCancelRequested'];
+}
+
+/**
+ * Embedded mode: one SQLite file (`<data>/mediaflow.db`) holds jobs, queue and events; blobs are
+ * files under `<data>/blobs`. Every process on the same data folder (API, workers) opens the same.
+ */
+export async function openRuntime(config: AppConfig, hooks: RuntimeHooks = {}): Promise<Runtime> {
+  await mkdir(path.join(config.data, 'tmp'), { recursive: true });
+  const db = openSqlite(path.join(config.data, 'mediaflow.db'));
+  const store = new SqliteJobStore(db);
+  const queue = new SqliteQueue(db);
+  const blobs = await new FsBlobStore(path.join(config.data, 'blobs')).init();
+  const events = new StoreTailEventBus(store);
+  const jobs = new JobService({
+    config,
+    store,
+    blobs,
+    events,
+    checkUrl: assertUrlAllowed,
+    fetchUrl: async (url, dest, opts) => {
+      const r = await downloadToFile(url, dest, { config: opts.config, maxBytes: opts.maxBytes, signal: opts.signal });
+      return { fileName: r.fileName };
+    },
+    onQueued: hooks.onQueued,
+    onCancelRequested: (job) => {
+      hooks.onCancelRequested?.(job);
+    },
+  });
+  return {
+    config,
+    store,
+    queue,
+    blobs,
+    events,
+    jobs,
+    async close() {
+      await events.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Job } from '../../jobs/job.types.js';
+
+export type Db = Database.Database;
+
+/**
+ * Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+ * Never edit a released migration: add a new one.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    processor TEXT NOT NULL,
+    processor_version TEXT NOT NULL,
+    params TEXT NOT NULL,
+    input TEXT NOT NULL,
+    input_sha256 TEXT,
+    status TEXT NOT NULL,
+    progress REAL NOT NULL DEFAULT 0,
+    stage TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL DEFAULT 1,
+    error TEXT,
+    result TEXT,
+    dedup_key TEXT,
+    idempotency_key TEXT UNIQUE,
+    request_fingerprint TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',
+    meta_name TEXT,
+    webhook TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    run_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER
+  );
+  CREATE INDEX jobs_queue ON jobs(status, run_at, priority DESC, seq);
+  CREATE INDEX jobs_lease ON jobs(lease_owner) WHERE lease_owner IS NOT NULL;
+  CREATE INDEX jobs_dedup ON jobs(dedup_key) WHERE dedup_key IS NOT NULL;
+  CREATE INDEX jobs_input ON jobs(input_sha256) WHERE input_sha256 IS NOT NULL;
+  CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+  CREATE INDEX jobs_meta_name ON jobs(meta_name) WHERE meta_name IS NOT NULL;
+  CREATE TABLE job_outputs (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, name)
+  );
+  CREATE INDEX job_outputs_sha ON job_outputs(sha256);
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX events_created ON events(created_at);
+  `,
+];
+
+/** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */
+export function openSqlite(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  // Several processes (API, workers) share the file: wait for the write lock instead of failing.
+  db.pragma('busy_timeout = 10000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+  return MIGRATIONS.length;
+}
+
+export interface JobRow {
+  seq: number;
+  id: string;
+  processor: string;
+  processor_version: string;
+  params: string;
+  input: string;
+  status: Job['status'];
+  progress: number;
+  stage: string | null;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  error: string | null;
+  result: string | null;
+  dedup_key: string | null;
+  idempotency_key: string | null;
+  request_fingerprint: string | null;
+  meta: string;
+  webhook: string | null;
+  cancel_requested: number;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function rowToJob(row: JobRow, outputs: Job['outputs']): Job {
+  return {
+    id: row.id,
+    processor: row.processor,
+    processorVersion: row.processor_version,
+    params: JSON.parse(row.params),
+    input: JSON.parse(row.input),
+    status: row.status,
+    progress: row.progress,
+    stage: row.stage,
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    error: row.error ? JSON.parse(row.error) : null,
+    result: row.result ? JSON.parse(row.result) : null,
+    outputs,
+    dedupKey: row.dedup_key,
+    idempotencyKey: row.idempotency_key,
+    meta: JSON.parse(row.meta),
+    webhook: row.webhook,
+    cancelRequested: row.cancel_requested === 1,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+  };
+}

@@ -1,0 +1,208 @@
+import type { Statement } from 'better-sqlite3';
+import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../jobs/job.types.js';
+import type { CreateOutcome, JobStore, StoredEvent } from '../job-store.port.js';
+import { rowToJob, type Db, type JobRow } from './sqlite.db.js';
+
+/** JobStore on the embedded SQLite file. better-sqlite3 is synchronous; each call is one short transaction. */
+export class SqliteJobStore implements JobStore {
+  private readonly s: Record<string, Statement>;
+
+  constructor(private readonly db: Db) {
+    this.s = {
+      byId: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+      outputs: db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name'),
+      byDedup: db.prepare(`SELECT * FROM jobs WHERE dedup_key = ? AND status IN ('queued','running','succeeded') ORDER BY seq DESC LIMIT 1`),
+      byIdem: db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?'),
+      insert: db.prepare(`INSERT INTO jobs (id, processor, processor_version, params, input, input_sha256, status, priority,
+        max_attempts, dedup_key, idempotency_key, request_fingerprint, meta, meta_name, webhook, run_at, created_at, updated_at)
+        VALUES (@id, @processor, @processor_version, @params, @input, @input_sha256, 'queued', @priority, @max_attempts,
+        @dedup_key, @idempotency_key, @request_fingerprint, @meta, @meta_name, @webhook, @now, @now, @now)`),
+      cancelQueued: db.prepare(`UPDATE jobs SET status = 'canceled', finished_at = @now, updated_at = @now,
+        error = '{"code":"JOB_CANCELED","message":"The job was canceled"}' WHERE id = @id AND status = 'queued'`),
+      cancelRunning: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = @now WHERE id = @id AND status = 'running'`),
+      retry: db.prepare(`UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, progress = 0, stage = NULL,
+        cancel_requested = 0, run_at = @now, updated_at = @now, started_at = NULL, finished_at = NULL
+        WHERE id = @id AND status IN ('failed','canceled')`),
+      del: db.prepare('DELETE FROM jobs WHERE id = ?'),
+      progress: db.prepare(`UPDATE jobs SET progress = ?, stage = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      putOutput: db.prepare(`INSERT INTO job_outputs (job_id, name, size, mime, sha256, created_at) VALUES (@jobId, @name, @size, @mime, @sha256, @now)
+        ON CONFLICT(job_id, name) DO UPDATE SET size = excluded.size, mime = excluded.mime, sha256 = excluded.sha256`),
+      endedBefore: db.prepare(`SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND status IN ('succeeded','failed','canceled') ORDER BY finished_at LIMIT ?`),
+      blobRef: db.prepare(`SELECT 1 FROM jobs WHERE input_sha256 = @sha UNION ALL SELECT 1 FROM job_outputs WHERE sha256 = @sha LIMIT 1`),
+      counts: db.prepare('SELECT processor, status, count(*) AS count FROM jobs GROUP BY processor, status'),
+      appendEvent: db.prepare('INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)'),
+      readEvents: db.prepare('SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?'),
+      lastEvent: db.prepare('SELECT coalesce(max(id), 0) AS id FROM events'),
+      pruneEvents: db.prepare('DELETE FROM events WHERE created_at < ?'),
+    };
+  }
+
+  private load(row: JobRow | undefined): Job | null {
+    if (!row) return null;
+    return rowToJob(row, this.s.outputs!.all(row.id) as JobOutput[]);
+  }
+
+  async create(job: NewJob): Promise<CreateOutcome> {
+    // IMMEDIATE: take the write lock first, so concurrent identical submits (even from other
+    // processes) see each other's rows and make one job.
+    return this.db.transaction((): CreateOutcome => {
+      if (job.idempotencyKey) {
+        const prev = this.load(this.s.byIdem!.get(job.idempotencyKey) as JobRow | undefined);
+        if (prev) {
+          const row = this.s.byIdem!.get(job.idempotencyKey) as JobRow;
+          return row.request_fingerprint === job.requestFingerprint
+            ? { created: false, job: prev, reason: 'idempotency' }
+            : { created: false, job: prev, reason: 'idempotency-conflict' };
+        }
+      }
+      if (job.dedupKey) {
+        const prev = this.load(this.s.byDedup!.get(job.dedupKey) as JobRow | undefined);
+        if (prev) return { created: false, job: prev, reason: 'dedup' };
+      }
+      const now = Date.now();
+      this.s.insert!.run({
+        id: job.id,
+        processor: job.processor,
+        processor_version: job.processorVersion,
+        params: JSON.stringify(job.params),
+        input: JSON.stringify(job.input),
+        input_sha256: job.input.kind === 'file' ? job.input.sha256 : null,
+        priority: job.priority,
+        max_attempts: job.maxAttempts,
+        dedup_key: job.dedupKey,
+        idempotency_key: job.idempotencyKey,
+        request_fingerprint: job.requestFingerprint,
+        meta: JSON.stringify(job.meta),
+        meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
+        webhook: job.webhook,
+        now,
+      });
+      const created = this.load(this.s.byId!.get(job.id) as JobRow)!;
+      this.s.appendEvent!.run(job.id, JSON.stringify({ type: 'status', jobId: job.id, status: 'queued', attempts: 0 } satisfies JobEvent), now);
+      return { created: true, job: created };
+    }).immediate();
+  }
+
+  async get(id: string): Promise<Job | null> {
+    return this.load(this.s.byId!.get(id) as JobRow | undefined);
+  }
+
+  async list(filter: JobListFilter): Promise<JobPage> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(',')})`);
+      args.push(...filter.status);
+    }
+    if (filter.processor?.length) {
+      where.push(`processor IN (${filter.processor.map(() => '?').join(',')})`);
+      args.push(...filter.processor);
+    }
+    if (filter.meta) {
+      if (filter.meta.key === 'name') {
+        where.push('meta_name = ?');
+        args.push(filter.meta.value);
+      } else {
+        where.push(`json_extract(meta, ?) = ?`);
+        args.push(`$.${filter.meta.key}`, filter.meta.value);
+      }
+    }
+    if (filter.cursor) {
+      const seq = Number(Buffer.from(filter.cursor, 'base64url').toString());
+      if (Number.isFinite(seq)) {
+        where.push('seq < ?');
+        args.push(seq);
+      }
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, filter.limit + 1) as JobRow[];
+    const page = rows.slice(0, filter.limit);
+    const next = rows.length > filter.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url') : null;
+    return { items: page.map((r) => this.load(r)!), nextCursor: next };
+  }
+
+  async requestCancel(id: string): Promise<Job | null> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      if (this.s.cancelQueued!.run({ id, now }).changes) {
+        const ev: JobEvent = { type: 'done', jobId: id, status: 'canceled', error: { code: 'JOB_CANCELED', message: 'The job was canceled' } };
+        this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'canceled', attempts: 0 }), now);
+        this.s.appendEvent!.run(id, JSON.stringify(ev), now);
+      } else {
+        this.s.cancelRunning!.run({ id, now });
+      }
+      return this.load(this.s.byId!.get(id) as JobRow | undefined);
+    }).immediate();
+  }
+
+  async retry(id: string): Promise<Job | null> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      if (this.s.retry!.run({ id, now }).changes) {
+        this.db.prepare('DELETE FROM job_outputs WHERE job_id = ?').run(id);
+        this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'queued', attempts: 0 }), now);
+      }
+      return this.load(this.s.byId!.get(id) as JobRow | undefined);
+    }).immediate();
+  }
+
+  async delete(id: string): Promise<Job | null> {
+    return this.db.transaction(() => {
+      const job = this.load(this.s.byId!.get(id) as JobRow | undefined);
+      if (job) this.s.del!.run(id);
+      return job;
+    }).immediate();
+  }
+
+  async setProgress(id: string, progress: number, stage: string | null): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.s.progress!.run(progress, stage, now, id);
+      this.s.appendEvent!.run(id, JSON.stringify({ type: 'progress', jobId: id, progress, stage } satisfies JobEvent), now);
+    }).immediate();
+  }
+
+  async putOutput(id: string, output: JobOutput): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      this.s.putOutput!.run({ jobId: id, ...output, now });
+      this.s.appendEvent!.run(id, JSON.stringify({ type: 'output', jobId: id, output } satisfies JobEvent), now);
+    }).immediate();
+  }
+
+  async listEndedBefore(before: Date, limit: number): Promise<Job[]> {
+    return (this.s.endedBefore!.all(before.getTime(), limit) as JobRow[]).map((r) => this.load(r)!);
+  }
+
+  async isBlobReferenced(sha256: string): Promise<boolean> {
+    return this.s.blobRef!.get({ sha: sha256 }) !== undefined;
+  }
+
+  async countByStatus(): Promise<Array<{ processor: string; status: JobStatus; count: number }>> {
+    return this.s.counts!.all() as Array<{ processor: string; status: JobStatus; count: number }>;
+  }
+
+  async appendEvent(event: JobEvent): Promise<void> {
+    this.s.appendEvent!.run(event.jobId, JSON.stringify(event), Date.now());
+  }
+
+  async readEvents(afterId: number, limit: number): Promise<StoredEvent[]> {
+    return (this.s.readEvents!.all(afterId, limit) as Array<{ id: number; data: string }>).map((r) => ({ id: r.id, event: JSON.parse(r.data) }));
+  }
+
+  async lastEventId(): Promise<number> {
+    return (this.s.lastEvent!.get() as { id: number }).id;
+  }
+
+  async pruneEvents(olderThan: Date): Promise<void> {
+    this.s.pruneEvents!.run(olderThan.getTime());
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,108 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { AppConfig } from '../config/config.schema.js';
+import type { Queue } from '../store/job-store.port.js';
+import type { FromWorker, ToWorker } from './worker-process.js';
+
+interface Child {
+  proc: ChildProcess;
+  workerId: string | null;
+}
+
+export interface SupervisorOptions {
+  config: AppConfig;
+  queue: Queue;
+  /** The CLI entry to fork (`<entry> worker --child`). */
+  entry: string;
+  log: (level: string, msg: string, extra?: object) => void;
+}
+
+/**
+ * Runs `workers.processes` worker processes for `serve`: isolates processors from the HTTP event
+ * loop and from each other's crashes. A worker that dies has its jobs handed back at once (the
+ * attempt counts, so a job that kills every worker ends `failed`), and is restarted.
+ */
+export class WorkerSupervisor {
+  private readonly children = new Set<Child>();
+  private stopping = false;
+  private recoverTimer: NodeJS.Timeout | null = null;
+  private restarts = 0;
+  private wakePending = false;
+
+  constructor(private readonly o: SupervisorOptions) {}
+
+  start(): this {
+    for (let i = 0; i < this.o.config.workers.processes; i++) this.spawn();
+    // Leases of workers that died elsewhere (split mode, other machines) expire on their own.
+    this.recoverTimer = setInterval(() => void this.o.queue.requeueExpired().then((jobs) => {
+      if (jobs.length) { this.o.log('warn', 'requeued jobs with expired leases', { jobs: jobs.map((j) => j.id) }); this.wake(); }
+    }).catch(() => undefined), Math.max(1000, Math.floor(this.o.config.workers.leaseMs / 3)));
+    this.recoverTimer.unref();
+    return this;
+  }
+
+  private spawn() {
+    const proc = fork(this.o.entry, ['worker', '--child'], {
+      env: { ...process.env, MEDIAFLOW_CONFIG_JSON: JSON.stringify(this.o.config) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: process.execArgv,
+    });
+    const child: Child = { proc, workerId: null };
+    this.children.add(child);
+    proc.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') {
+        child.workerId = m.workerId;
+        this.wake();
+      }
+    });
+    proc.on('exit', (code, signal) => {
+      this.children.delete(child);
+      if (this.stopping) return;
+      this.o.log('error', 'worker process exited', { pid: proc.pid, code, signal });
+      const restart = () => {
+        if (this.stopping) return;
+        this.restarts++;
+        this.spawn();
+      };
+      const release = child.workerId ? this.o.queue.releaseWorker(child.workerId, { crashed: true }) : Promise.resolve([]);
+      // Restart quickly, but not in a tight loop when something is badly wrong.
+      void release.catch(() => []).then(() => setTimeout(restart, Math.min(5000, 100 * 2 ** Math.min(this.restarts, 6))).unref());
+    });
+  }
+
+  private send(msg: ToWorker) {
+    for (const c of this.children) if (c.proc.connected) c.proc.send(msg, () => undefined);
+  }
+
+  /** A job was queued: workers look at once instead of at their next poll. */
+  wake() {
+    // Coalesce a burst of submits into one message per worker.
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => {
+      this.wakePending = false;
+      this.send({ type: 'wake' });
+    });
+  }
+
+  cancel(jobId: string) {
+    this.send({ type: 'cancel', jobId });
+  }
+
+  get pids(): number[] {
+    return [...this.children].map((c) => c.proc.pid!).filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.recoverTimer) clearInterval(this.recoverTimer);
+    const exits = [...this.children].map((c) => new Promise<void>((resolve) => {
+      if (c.proc.exitCode !== null) return resolve();
+      c.proc.once('exit', () => resolve());
+      const kill = setTimeout(() => c.proc.kill('SIGKILL'), 35_000);
+      kill.unref();
+      c.proc.once('exit', () => clearTimeout(kill));
+    }));
+    this.send({ type: 'shutdown' });
+    await Promise.all(exits);
+  }
+}
