@@ -31,6 +31,7 @@ export const ConfigSchema = Type.Object({
   }, { default: {} }),
   limits: Type.Object({
     maxImagePixels: Type.Integer({ default: 100_000_000, minimum: 1, description: 'Images with more pixels are refused before decoding.' }),
+    maxOutputPixels: Type.Integer({ default: 268_435_456, minimum: 1, description: 'Largest image a processor may produce (upscale: input pixels × scale²), refused before work starts. Default 16384².' }),
     maxAudioSeconds: Type.Number({ default: 1800, exclusiveMinimum: 0, description: 'Longest audio accepted by audio processors.' }),
     maxDownloadMb: Type.Number({ default: 4096, exclusiveMinimum: 0, description: 'Largest file the download processors store.' }),
   }, { default: {} }),

@@ -43,10 +43,10 @@ export function forbiddenRange(address: string): string | null {
       const r = inner.range();
       return r === 'unicast' ? null : `${r} (embedded in ${v6.range()})`;
     }
-    // ::a.b.c.d (IPv4-compatible, deprecated by RFC 4291) reads as plain unicast to ipaddr.js.
-    if (v6.parts.slice(0, 6).every((p) => p === 0)) return 'ipv4Compatible';
     const r = v6.range();
-    return r === 'unicast' ? null : r;
+    if (r !== 'unicast') return r;
+    // ::a.b.c.d (IPv4-compatible, deprecated by RFC 4291) reads as plain unicast to ipaddr.js.
+    return v6.parts.slice(0, 6).every((p) => p === 0) ? 'ipv4Compatible' : null;
   }
   const r = (addr as ipaddr.IPv4).range();
   return r === 'unicast' ? null : r;

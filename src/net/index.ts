@@ -10,3 +10,4 @@ export { openUrl, USER_AGENT, type OpenOptions, type OpenedResponse } from './ht
 export { downloadToFile, type DownloadToFileOptions, type DownloadedFile } from './download-to-file.js';
 export { downloadFileName } from './content-name.js';
 export { startGuardProxy, type GuardProxy, type GuardProxyOptions } from './guard-proxy.js';
+export { fetchText, type FetchedText } from './fetch-text.js';

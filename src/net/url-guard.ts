@@ -74,7 +74,7 @@ export async function resolveAllowed(raw: string | URL, config: AppConfig, opts:
   for (const a of addresses) {
     const reason = policy(a.address);
     if (reason) {
-      throw new InputError('URL_FORBIDDEN', `The URL's host ${host} resolves to ${a.address}, a ${reason} address, which is not allowed (set network.allowPrivate to allow it)`, {
+      throw new InputError('URL_FORBIDDEN', `The URL's host ${host} resolves to ${a.address} (${reason}), which is not allowed (set network.allowPrivate to allow it)`, {
         details: { host, address: a.address, range: reason },
       });
     }

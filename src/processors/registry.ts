@@ -1,6 +1,10 @@
 import type { ProcessorDefinition } from './processor.types.js';
-import { crashProcessor, noopProcessor, sleepProcessor } from './testing/index.js';
+import { checksumProcessor, crashProcessor, noopProcessor, sleepProcessor } from './testing/index.js';
 import { ocrProcessor } from './ocr/index.js';
+import { upscaleProcessor } from './upscale/index.js';
+import { downloadProcessor } from './download/index.js';
+import { downloadVideoProcessor } from './download-video/index.js';
+import { recordStreamProcessor } from './record-stream/index.js';
 
 /**
  * Every processor, by name. The record is typed, so a processor named in `ProcessorName` without a
@@ -11,7 +15,12 @@ export const processors = {
   noop: noopProcessor,
   sleep: sleepProcessor,
   crash: crashProcessor,
+  checksum: checksumProcessor,
   ocr: ocrProcessor,
+  upscale: upscaleProcessor,
+  download: downloadProcessor,
+  'download-video': downloadVideoProcessor,
+  'record-stream': recordStreamProcessor,
 } as const satisfies Record<string, ProcessorDefinition<any, any>>;
 
 export type ProcessorName = keyof typeof processors;

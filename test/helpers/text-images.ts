@@ -29,7 +29,11 @@ export async function renderText(dir: string, name: string, text: string, opts: 
   const out = path.join(dir, name);
   // ImageMagick expands `%` escapes and `\n` in label text; `%` is doubled to keep it literal.
   const body = text.replace(/%/g, '%%');
-  const source = opts.width ? ['-size', `${opts.width}x`, `caption:${body}`] : [`label:${body}`];
+  // One `label:` per line, stacked: ImageMagick 6 refuses a single multi-line label past about a
+  // dozen lines ("width or height exceeds limit").
+  const source = opts.width
+    ? ['-size', `${opts.width}x`, `caption:${body}`]
+    : [...body.split('\n').map((line) => `label:${line || ' '}`), '-append'];
   await run('convert', [
     '-background', 'white', '-fill', 'black', '-font', opts.font ?? 'DejaVu-Sans', '-pointsize', String(opts.pointsize ?? 32),
     ...source,
@@ -44,6 +48,34 @@ export async function renderText(dir: string, name: string, text: string, opts: 
 export async function convertImage(src: string, dest: string, args: string[] = []): Promise<string> {
   await run('convert', [src, ...args, dest]);
   return dest;
+}
+
+/**
+ * Writes `src` as a JPEG whose pixels are stored turned a quarter left, with EXIF orientation 6
+ * ("rotate 90° clockwise to display"): upright only for a reader that applies the orientation.
+ * (sharp, because ImageMagick writes no orientation tag into a file that has no EXIF block.)
+ */
+export async function writeExifRotatedJpeg(src: string, dest: string): Promise<string> {
+  const { default: sharp } = await import('sharp');
+  await sharp(src).rotate(270).withMetadata({ orientation: 6 }).jpeg({ quality: 92 }).toFile(dest);
+  return dest;
+}
+
+/** Text of `lines` lines of at most `width` characters, cut at spaces, from `sentence` repeated. */
+export function paragraph(sentence: string, lines: number, width = 90): string {
+  const words = sentence.split(/\s+/).filter(Boolean);
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; out.length < lines; i++) {
+    const w = words[i % words.length]!;
+    if (cur && cur.length + 1 + w.length > width) {
+      out.push(cur);
+      cur = w;
+    } else {
+      cur = cur ? `${cur} ${w}` : w;
+    }
+  }
+  return out.join('\n');
 }
 
 const CRC_TABLE = (() => {

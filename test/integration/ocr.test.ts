@@ -3,14 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
 import { InputError, isMediaflowError } from '../../src/jobs/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { ocrProcessor, type OcrResult, type OcrWord } from '../../src/processors/ocr/index.js';
 import { ocrPoolStats, shutdownOcrPool } from '../../src/processors/ocr/ocr.engine.js';
+import { resolveLanguages } from '../../src/processors/ocr/ocr.languages.js';
 import { getProcessor } from '../../src/processors/registry.js';
 import { createLocalContext, fileInputFromPath } from '../../src/worker/local-context.js';
-import { convertImage, renderText, writeHugePngHeader } from '../helpers/text-images.js';
+import { convertImage, paragraph, renderText, writeExifRotatedJpeg, writeHugePngHeader } from '../helpers/text-images.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/ocr');
@@ -33,13 +36,14 @@ interface RunOptions {
   params?: Partial<Params>;
   signal?: AbortSignal;
   mime?: string;
+  config?: AppConfig;
   onProgress?: (f: number, stage?: string) => void;
 }
 
 /** Runs the processor the way a worker does: sniffed input, a real context writing to a folder. */
 async function ocr(file: string, opts: RunOptions = {}): Promise<{ result: OcrResult; outDir: string; outputs: string[] }> {
   const outDir = await mkdtemp(path.join(dir, 'out-'));
-  const ctx = await createLocalContext({ config, outDir, signal: opts.signal, onProgress: opts.onProgress });
+  const ctx = await createLocalContext({ config: opts.config ?? config, outDir, signal: opts.signal, onProgress: opts.onProgress });
   try {
     const input = await fileInputFromPath(file, opts.mime ?? await sniffMime(file));
     const result = await ocrProcessor.run(ctx, input, { ...defaults, ...opts.params });
@@ -188,6 +192,20 @@ test('eng+fra loads both data packages and reads French accents better than eng 
   assert.ok(cerBoth < cerEng, `eng+fra (${cerBoth.toFixed(3)}) should beat eng (${cerEng.toFixed(3)})`);
 });
 
+test('models.paths["tesseract-eng"] swaps the data file: a plain .traineddata of another name loads in its own worker', async () => {
+  const plain = path.join(dir, 'my-english-model.traineddata');
+  await writeFile(plain, gunzipSync(await readFile(resolveLanguages('eng').files.eng!)));
+  const custom = defaultConfig({ data: os.tmpdir(), models: { paths: { 'tesseract-eng': plain } } });
+  const file = await renderText(dir, 'override.png', 'Custom model 77');
+  const before = ocrPoolStats()!;
+  const { result } = await ocr(file, { config: custom });
+  assert.equal(result.text, 'Custom model 77');
+  assert.equal(ocrPoolStats()!.created, before.created + 1, 'a worker of its own, not one loaded with the package data');
+
+  const missing = defaultConfig({ data: os.tmpdir(), models: { paths: { 'tesseract-eng': path.join(dir, 'nope.traineddata') } } });
+  await assert.rejects(ocr(file, { config: missing }), (err: unknown) => isMediaflowError(err) && err.code === 'MODEL_MISSING' && /nope\.traineddata/.test(err.message));
+});
+
 test('a language whose data package is not installed gives OCR_LANG_UNAVAILABLE (400) naming the package', async () => {
   const file = await renderText(dir, 'lang.png', 'hello');
   const before = ocrPoolStats()!;
@@ -206,8 +224,7 @@ test('a language whose data package is not installed gives OCR_LANG_UNAVAILABLE 
 
 test('every accepted format is read: JPEG with EXIF rotation, WebP, TIFF, BMP, GIF, transparent PNG', async () => {
   const src = await renderText(dir, 'formats.png', 'Formats 2024');
-  // Pixels stored turned a quarter left, EXIF orientation 6 ("rotate 90° clockwise to display").
-  const rotated = await convertImage(src, path.join(dir, 'rotated.jpg'), ['-rotate', '-90', '-orient', 'RightTop', '-quality', '92']);
+  const rotated = await writeExifRotatedJpeg(src, path.join(dir, 'rotated.jpg'));
   const variants = [
     rotated,
     await convertImage(src, path.join(dir, 'f.webp')),
@@ -258,8 +275,8 @@ test('cancellation: an aborted job stops, its busy worker is ended, and the next
   assert.equal(ocrPoolStats()!.jobs, jobsBefore, 'nothing recognised after an abort before the start');
 
   // A long page (several seconds of recognition), canceled once recognition has started.
-  const paragraph = 'Every worker keeps its language model loaded between jobs, so only the first job pays for it. '.repeat(40);
-  const page = await renderText(dir, 'cancel-page.png', paragraph, { width: 2400, pointsize: 18 });
+  const text = paragraph('Every worker keeps its language model loaded between jobs, so only the first job pays for it.', 40);
+  const page = await renderText(dir, 'cancel-page.png', text, { pointsize: 18 });
   const controller = new AbortController();
   const terminatedBefore = ocrPoolStats()!.terminated;
   const job = ocr(page, {

@@ -21,6 +21,8 @@ export interface EncodeOptions {
   quality?: number;
   /** JPEG has no alpha: transparent pixels are composited onto this colour (default white). */
   background?: { r: number; g: number; b: number };
+  /** Store as greyscale (one channel, plus alpha if any). Default false. */
+  greyscale?: boolean;
 }
 
 function encoder(img: RawImage, opts: EncodeOptions): Sharp {
@@ -28,6 +30,7 @@ function encoder(img: RawImage, opts: EncodeOptions): Sharp {
   // untrusted files and does not apply here.
   let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels }, limitInputPixels: false });
   const quality = opts.quality ?? 90;
+  if (opts.greyscale) s = s.toColourspace('b-w');
   switch (opts.format) {
     case 'jpeg':
       if (img.channels === 4) s = s.flatten({ background: opts.background ?? { r: 255, g: 255, b: 255 } });

@@ -1,21 +1,7 @@
 import { stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { InputError, MediaflowError } from '../../jobs/errors.js';
-
-/** Raster formats Mediaflow decodes. SVG and PDF are refused: they are documents, not pixels. */
-export const IMAGE_FORMATS = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  tiff: 'image/tiff',
-  avif: 'image/avif',
-} as const;
-
-export type ImageFormat = keyof typeof IMAGE_FORMATS;
-
-/** Media types of the formats above, for a processor's `input.accept`. */
-export const IMAGE_MIME_TYPES: readonly string[] = Object.values(IMAGE_FORMATS);
+import { IMAGE_FORMATS, type ImageFormat } from './image.formats.js';
 
 export interface ImageLimits {
   /**

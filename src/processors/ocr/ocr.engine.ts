@@ -55,7 +55,12 @@ function engineLabel(tesseractVersion: string | undefined): string {
 
 export async function runOcr(ctx: ProcessorContext, input: FileInput, params: OcrParams, concurrency: number): Promise<OcrResult> {
   ctx.signal.throwIfAborted();
-  const langs = resolveLanguages(params.lang);
+  // The schema already limits psm; checked again because 0–2 would start a worker that cannot work
+  // (orientation data missing, or no recognition at all).
+  if (!Number.isInteger(params.psm) || params.psm < 3 || params.psm > 13) {
+    throw new InputError('PARAMS_INVALID', `psm must be an integer from 3 to 13; got ${JSON.stringify(params.psm)}`);
+  }
+  const langs = resolveLanguages(params.lang, ctx.config);
   ctx.progress(0.02, 'reading image');
   const image = await prepareImage(input.path, input.mime, ctx.config.limits.maxImagePixels);
   ctx.signal.throwIfAborted();

@@ -1,8 +1,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { InputError } from '../../jobs/errors.js';
 
-/** Image types the OCR processor reads (by content). GIF and multi-page TIFF: the first frame. */
-export const OCR_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'image/bmp', 'image/gif'] as const;
+/** Image types the OCR processor reads (by content). Animated GIF/WebP and multi-page TIFF: the first frame. */
+export const OCR_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'image/bmp', 'image/gif', 'image/avif'] as const;
 
 /** Tesseract's own plausibility bounds for a resolution (kMinCredibleResolution..kMaxCredibleResolution). */
 const MIN_DPI = 70;
@@ -10,8 +10,8 @@ const MAX_DPI = 2400;
 
 export interface PreparedImage {
   /**
-   * The bytes handed to the engine: a binary greyscale PGM (P5) of the upright image, or, for BMP
-   * (which sharp cannot read), the original file, which tesseract.js decodes itself.
+   * The bytes handed to the engine: a binary PGM (grey) or PPM (colour) of the upright image, or,
+   * for BMP (which sharp cannot read), the original file, which tesseract.js decodes itself.
    */
   data: Buffer;
   /** Size of the upright image, in pixels: word boxes are in this frame. */
@@ -38,16 +38,17 @@ function credibleDpi(dpi: number | undefined): number | undefined {
 /**
  * Checks the image against the pixel limit from its header alone (before any pixel is decoded), then
  * decodes it once with sharp: EXIF orientation applied, transparency flattened onto white (text drawn
- * on a transparent background would otherwise become black on black), converted to 8-bit grey.
+ * on a transparent background would otherwise become black on black), 8-bit.
  * Errors: INPUT_UNSUPPORTED_TYPE, IMAGE_TOO_LARGE, INPUT_CORRUPT (truncated or damaged data).
  *
- * Why PGM: Tesseract binarises a grey image anyway, and a raw PGM needs no decoding inside the
- * WebAssembly engine, whereas a PNG is inflated again there, single-threaded and without native SIMD.
- * bench/ocr.bench.ts measures the effect.
+ * Why PNM: a raw PGM/PPM needs no decoding inside the WebAssembly engine, whereas a PNG or JPEG is
+ * decoded again there, single-threaded and without native SIMD. Colour stays colour (PPM), not
+ * luminance: Tesseract thresholds colour pages its own way, and converting them to grey first lost
+ * characters on the fixtures (bench/ocr.bench.ts). Grey files go as PGM, a third of the bytes.
  */
 export async function prepareImage(file: string, mime: string, maxPixels: number): Promise<PreparedImage> {
   if (!(OCR_IMAGE_TYPES as readonly string[]).includes(mime)) {
-    throw new InputError('INPUT_UNSUPPORTED_TYPE', `OCR reads PNG, JPEG, WebP, TIFF, BMP and GIF images; this input is ${mime}`);
+    throw new InputError('INPUT_UNSUPPORTED_TYPE', `OCR reads PNG, JPEG, WebP, TIFF, BMP, GIF and AVIF images; this input is ${mime}`);
   }
   if (mime === 'image/bmp') return prepareBmp(file, maxPixels);
 
@@ -57,13 +58,13 @@ export async function prepareImage(file: string, mime: string, maxPixels: number
   const { probe, pipeline } = await openImage(file, { maxPixels });
   try {
     const meta = await pipeline.metadata();
-    const { data, info } = await pipeline
-      .flatten({ background: '#ffffff' })
-      .greyscale()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 1) throw new Error(`expected 1 channel after greyscale, got ${info.channels}`);
-    const header = Buffer.from(`P5\n${info.width} ${info.height}\n255\n`, 'latin1');
+    const grey = probe.channels <= 2;
+    pipeline.flatten({ background: '#ffffff' });
+    if (grey) pipeline.greyscale();
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const want = grey ? 1 : 3;
+    if (info.channels !== want) throw new Error(`expected ${want} channels, got ${info.channels}`);
+    const header = Buffer.from(`${grey ? 'P5' : 'P6'}\n${info.width} ${info.height}\n255\n`, 'latin1');
     return {
       data: Buffer.concat([header, data]),
       width: info.width,
@@ -79,8 +80,8 @@ export async function prepareImage(file: string, mime: string, maxPixels: number
 /**
  * BMP: sharp's libvips has no BMP loader, so the header is checked here (hand-written: the layout is
  * fixed and tiny, not worth a dependency) and the file goes to tesseract.js, which decodes BMP itself.
- * Only uncompressed and bit-field BMPs are accepted: for those the header tells exactly how many
- * bytes the pixels need, so a truncated file is caught before the engine sees it.
+ * The header tells how many bytes the pixels need, so a truncated file is caught before the engine
+ * sees it. Uncompressed, bit-field and RLE BMPs are read (the ones bmp-js, tesseract.js's decoder, knows).
  */
 async function prepareBmp(file: string, maxPixels: number): Promise<PreparedImage> {
   const fh = await open(file, 'r');
@@ -95,12 +96,14 @@ async function prepareBmp(file: string, maxPixels: number): Promise<PreparedImag
     await fh.close();
   }
   if (header.length < 26 || header.toString('latin1', 0, 2) !== 'BM') throw new InputError('INPUT_CORRUPT', 'The BMP header is incomplete');
+  const bmpSize = header.readUInt32LE(2); // 0 when the writer left it out
   const dataOffset = header.readUInt32LE(10);
   const dibSize = header.readUInt32LE(14);
   let width: number;
   let height: number;
   let bpp: number;
   let compression = 0;
+  let imageSize = 0;
   let dpi: number | undefined;
   if (dibSize === 12) {
     // OS/2 BITMAPCOREHEADER: 16-bit sizes.
@@ -112,6 +115,7 @@ async function prepareBmp(file: string, maxPixels: number): Promise<PreparedImag
     height = Math.abs(header.readInt32LE(22)); // negative: rows stored top-down
     bpp = header.readUInt16LE(28);
     compression = header.readUInt32LE(30);
+    imageSize = header.readUInt32LE(34);
     const ppm = header.readInt32LE(42); // vertical pixels per metre
     dpi = credibleDpi(ppm * 0.0254);
   } else {
@@ -121,12 +125,18 @@ async function prepareBmp(file: string, maxPixels: number): Promise<PreparedImag
     throw new InputError('INPUT_CORRUPT', `The BMP header is not valid (${width}×${height}, ${bpp} bits per pixel)`);
   }
   if (width * height > maxPixels) throw tooLarge(width, height, maxPixels);
-  if (compression !== 0 && compression !== 3) {
-    throw new InputError('INPUT_UNSUPPORTED_TYPE', 'Run-length-compressed BMP is not supported; convert the image to PNG');
+  if (bmpSize > fileSize) {
+    throw new InputError('INPUT_CORRUPT', `The BMP file is truncated: its header says ${bmpSize} bytes, the file has ${fileSize}`);
   }
-  const rowBytes = Math.floor((bpp * width + 31) / 32) * 4;
-  if (dataOffset + rowBytes * height > fileSize) {
-    throw new InputError('INPUT_CORRUPT', `The BMP file is truncated: its pixels need ${dataOffset + rowBytes * height} bytes, the file has ${fileSize}`);
+  // Uncompressed and bit-field BMPs: the rows need an exact number of bytes. RLE4/RLE8: the header
+  // gives the compressed size (when the writer filled it in).
+  const pixelBytes = compression === 0 || compression === 3 ? Math.floor((bpp * width + 31) / 32) * 4 * height
+    : compression === 1 || compression === 2 ? imageSize : undefined;
+  if (pixelBytes === undefined) {
+    throw new InputError('INPUT_UNSUPPORTED_TYPE', `BMP compression ${compression} (JPEG/PNG inside BMP) is not supported; convert the image to PNG`);
+  }
+  if (dataOffset + pixelBytes > fileSize) {
+    throw new InputError('INPUT_CORRUPT', `The BMP file is truncated: its pixels need ${dataOffset + pixelBytes} bytes, the file has ${fileSize}`);
   }
   return { data: await readFile(file), width, height, dpi, format: 'bmp' };
 }

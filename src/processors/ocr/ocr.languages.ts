@@ -1,12 +1,18 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InputError } from '../../jobs/errors.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { InputError, MediaflowError } from '../../jobs/errors.js';
 
 /**
  * OCR language data comes from the `@tesseract.js-data/<code>` npm packages, read straight from
  * node_modules: nothing is downloaded at run time and nothing is cached in the working directory.
  * Install another language with `npm install @tesseract.js-data/<code>`.
+ *
+ * `config.models.paths["tesseract-<code>"]` points a language at another `.traineddata` file
+ * (gzipped or not) instead, for example a distribution's `tessdata_fast` models, which are smaller
+ * and faster than the packages' `best_int` ones (bench/RESULTS.md compares them), or a language
+ * that has no package.
  */
 
 const require = createRequire(import.meta.url);
@@ -29,8 +35,26 @@ export interface ResolvedLanguages {
   /** Canonical `eng+fra` form: codes in the order given, duplicates removed. */
   key: string;
   codes: string[];
-  /** Code → absolute path of its gzipped `.traineddata`. */
+  /** Code → absolute path of its `.traineddata` (gzipped in the packages, either in an override). */
   files: Record<string, string>;
+}
+
+type ModelsConfig = Pick<AppConfig, 'models'>;
+
+/** The `models.paths` key that overrides a language's data file. */
+export function languageModelId(code: string): string {
+  return `tesseract-${code}`;
+}
+
+function overrideFile(code: string, config: ModelsConfig | undefined): string | undefined {
+  const p = config?.models.paths[languageModelId(code)];
+  if (!p) return undefined;
+  const file = path.resolve(p);
+  // An explicit choice that is missing is a configuration fault, never a silent fall-back.
+  if (!existsSync(file)) {
+    throw new MediaflowError('MODEL_MISSING', `OCR language ${code}: the file set in models.paths["${languageModelId(code)}"] (${file}) does not exist`);
+  }
+  return file;
 }
 
 function packageDir(code: string): string | undefined {
@@ -51,8 +75,16 @@ function traineddataFile(code: string): string | undefined {
   return undefined;
 }
 
-/** The language codes whose data packages are installed (for error messages and /v1/processors). */
-export function availableLanguages(): string[] {
+/** The language codes whose data is installed or configured (for error messages and /ready). */
+export function availableLanguages(config?: ModelsConfig): string[] {
+  const configured = Object.keys(config?.models.paths ?? {})
+    .filter((id) => id.startsWith('tesseract-'))
+    .map((id) => id.slice('tesseract-'.length))
+    .filter((c) => CODE_RE.test(c));
+  return [...new Set([...installedPackages(), ...configured])].sort();
+}
+
+function installedPackages(): string[] {
   const eng = packageDir('eng');
   // Every data package sits in the same scope folder; `eng` is a dependency, so it anchors it.
   const scopeDir = eng ? path.dirname(eng) : undefined;
@@ -63,14 +95,16 @@ export function availableLanguages(): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => CODE_RE.test(n) && traineddataFile(n) !== undefined).sort();
+  return names.filter((n) => CODE_RE.test(n) && traineddataFile(n) !== undefined);
 }
 
 /**
- * Parses `eng`, `eng+fra` into the data files to load. Throws `OCR_LANG_UNAVAILABLE` (400) naming
- * the missing package when a language is not installed, and `PARAMS_INVALID` for malformed codes.
+ * Parses `eng`, `eng+fra` into the data files to load: a `models.paths` override first, then the
+ * language's package. Throws `OCR_LANG_UNAVAILABLE` (400) naming the missing package when a
+ * language is not installed, `PARAMS_INVALID` for malformed codes, and `MODEL_MISSING` (503) when
+ * an override points at nothing.
  */
-export function resolveLanguages(lang: string): ResolvedLanguages {
+export function resolveLanguages(lang: string, config?: ModelsConfig): ResolvedLanguages {
   const codes = [...new Set(lang.trim().split('+').map((c) => c.trim()))];
   const bad = codes.filter((c) => !CODE_RE.test(c));
   if (bad.length > 0 || codes.length === 0) {
@@ -82,12 +116,12 @@ export function resolveLanguages(lang: string): ResolvedLanguages {
   const files: Record<string, string> = {};
   const missing: string[] = [];
   for (const code of codes) {
-    const file = traineddataFile(code);
+    const file = overrideFile(code, config) ?? traineddataFile(code);
     if (file) files[code] = file;
     else missing.push(code);
   }
   if (missing.length > 0) {
-    const installed = availableLanguages();
+    const installed = availableLanguages(config);
     throw new InputError(
       'OCR_LANG_UNAVAILABLE',
       `OCR language data not installed: ${missing.join(', ')} (install ${missing.map((c) => `${SCOPE}/${c}`).join(', ')}); installed: ${installed.join(', ') || 'none'}`,

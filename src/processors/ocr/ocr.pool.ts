@@ -70,6 +70,7 @@ export interface RecognizeOptions {
 interface PooledWorker {
   id: number;
   key: string;
+  label: string;
   api: Tesseract.Worker;
   thread: import('node:worker_threads').Worker;
   busy: boolean;
@@ -88,8 +89,14 @@ interface Waiter {
 
 type Grant = { worker: PooledWorker } | { create: true };
 
-function poolKey(key: OcrPoolKey): string {
+/** Shown in stats: `eng+fra|psm3`. */
+function keyLabel(key: OcrPoolKey): string {
   return `${key.langs.key}|psm${key.psm}`;
+}
+
+/** Identity of a worker's set-up: the data files too, since `models.paths` may swap them. */
+function poolKey(key: OcrPoolKey): string {
+  return `${keyLabel(key)}|${key.langs.codes.map((c) => key.langs.files[c]).join('|')}`;
 }
 
 function asError(err: unknown): Error {
@@ -121,7 +128,7 @@ export class OcrPool {
 
   stats(): OcrPoolStats {
     const keys: Record<string, number> = {};
-    for (const w of this.workers) keys[w.key] = (keys[w.key] ?? 0) + 1;
+    for (const w of this.workers) keys[w.label] = (keys[w.label] ?? 0) + 1;
     const busy = this.workers.filter((w) => w.busy).length;
     return {
       size: this.size,
@@ -315,7 +322,7 @@ export class OcrPool {
       failCreate = undefined;
       // `worker` (the thread) is on the object tesseract.js returns, though not in its typings.
       const thread = (api as unknown as { worker: import('node:worker_threads').Worker }).worker;
-      const w: PooledWorker = { id, key: k, api, thread, busy: false, lastUsed: Date.now(), ended: false, gone: undefined as never };
+      const w: PooledWorker = { id, key: k, label: keyLabel(key), api, thread, busy: false, lastUsed: Date.now(), ended: false, gone: undefined as never };
       w.gone = new Promise<never>((_, reject) => {
         const end = (why: string) => {
           if (w.ended) return;
@@ -349,13 +356,15 @@ export class OcrPool {
   }
 
   /**
-   * tesseract.js reads every language from one `langPath` folder. One language: its package's own
-   * folder. Several (`eng+fra`, each in its own package): a temporary folder of links to the
-   * packages' files, removed once the worker has read them.
+   * tesseract.js reads every language from one `langPath` folder as `<code>.traineddata.gz`. One
+   * language from its package: the package's own folder. Otherwise (`eng+fra`, each in its own
+   * package, or a `models.paths` file of another name): a temporary folder of links under the
+   * expected names, removed once the worker has read them. (tesseract.js gunzips by the content's
+   * magic bytes, so a plain `.traineddata` linked under the `.gz` name loads as well.)
    */
   private async langFolder(langs: ResolvedLanguages): Promise<{ langPath: string; cleanup: () => Promise<void> }> {
-    const dirs = new Set(Object.values(langs.files).map((f) => path.dirname(f)));
-    if (dirs.size === 1) return { langPath: [...dirs][0]!, cleanup: async () => {} };
+    const only = langs.codes.length === 1 ? langs.files[langs.codes[0]!]! : undefined;
+    if (only && path.basename(only) === `${langs.codes[0]}.traineddata.gz`) return { langPath: path.dirname(only), cleanup: async () => {} };
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-ocr-langs-'));
     for (const [code, file] of Object.entries(langs.files)) {
       const link = path.join(dir, `${code}.traineddata.gz`);

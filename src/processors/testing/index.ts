@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
 import { defineProcessor } from '../processor.types.js';
 
@@ -63,5 +66,23 @@ export const crashProcessor = defineProcessor({
   async run() {
     process.kill(process.pid, 'SIGKILL');
     return {};
+  },
+});
+
+export const checksumProcessor = defineProcessor({
+  name: 'checksum',
+  version: '1',
+  title: 'Checksum (test)',
+  description: 'Reads any uploaded file and returns its sha256, size and name; copies it to the output `copy.bin`.',
+  input: { kind: 'file', accept: ['*'] },
+  params: Type.Object({}, { additionalProperties: false }),
+  policy: { concurrency: 4, timeoutMs: 60_000, attempts: 1, backoffMs: 100, resource: 'io' },
+  testOnly: true,
+  async run(ctx, input) {
+    if (input.kind !== 'file') throw new Error('checksum needs a file');
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(input.path), hash);
+    await ctx.output('copy.bin', input.path, 'application/octet-stream');
+    return { sha256: hash.digest('hex'), size: input.size, name: input.name, mime: input.mime };
   },
 });

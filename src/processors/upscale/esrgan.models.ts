@@ -23,22 +23,36 @@ export interface ModelFamily {
   readonly npmPackage: string;
   readonly scales: readonly Scale[];
   /**
-   * The value range the network was trained on, from the package's own model definition
-   * (`packages/shared/src/esrgan/esrgan.js`): RDN models take and give 0..255, RRDN models 0..1.
+   * The value range each scale's network is fed and read in (0..255 or 0..1).
+   *
+   * The packages' own definitions (`packages/shared/src/esrgan/esrgan.js`) say 0..255 for the RDN
+   * models (slim, medium) and 0..1 for RRDN (thick). But all twelve networks carry the same tiny
+   * biases (|b| ≤ 0.04), the mark of training on 0..1 data (the ISR code they come from divides by
+   * 255); an RDN with such biases is nearly scale-invariant, which is why 0..255 also works. Measured
+   * on seven fixture photographs (mean PSNR gain over bicubic, 0..255 → 0..1): slim ×2 2.55 → 2.46,
+   * ×3 1.35 → 1.55, ×4 0.48 → 0.59; medium ×2 2.79 → 2.66, ×3 1.62 → 1.83, ×4 0.46 → 0.90; ×8 better
+   * too. So each scale uses the range that measured best: 0..255 at ×2, 0..1 otherwise.
    */
-  readonly range: 255 | 1;
+  readonly range: Readonly<Record<Scale, 255 | 1>>;
   /**
-   * Input pixels of context each tile needs on every side so that its kept centre matches an
-   * untiled run (measured: beyond this the difference is below one 8-bit level; see
-   * test/integration/upscale-tiling.test.ts).
+   * Input pixels of context each tile gets on every side, so that the kept part matches an
+   * untiled run. Measured on a photograph with 24-pixel tiles: at this context the tiled and
+   * untiled outputs differ by at most one 8-bit level (slim and medium: identical from 12;
+   * thick: from 8 at ×4, ≤ 1 level from 12 at ×2); with no context and no cross-fade they differ
+   * by up to 100 levels along the seams.
    */
   readonly context: number;
 }
 
+const RDN_RANGE = { 2: 255, 3: 1, 4: 1, 8: 1 } as const;
+
+/** The ranges the packages' own definitions declare (what the `upscaler` library feeds them). */
+export const PACKAGE_RANGE: Readonly<Record<ModelName, 255 | 1>> = { slim: 255, medium: 255, thick: 1 };
+
 export const MODEL_FAMILIES: Readonly<Record<ModelName, ModelFamily>> = {
-  slim: { npmPackage: '@upscalerjs/esrgan-slim', scales: [2, 3, 4, 8], range: 255, context: 12 },
-  medium: { npmPackage: '@upscalerjs/esrgan-medium', scales: [2, 3, 4, 8], range: 255, context: 16 },
-  thick: { npmPackage: '@upscalerjs/esrgan-thick', scales: [2, 3, 4, 8], range: 1, context: 24 },
+  slim: { npmPackage: '@upscalerjs/esrgan-slim', scales: [2, 3, 4, 8], range: RDN_RANGE, context: 12 },
+  medium: { npmPackage: '@upscalerjs/esrgan-medium', scales: [2, 3, 4, 8], range: RDN_RANGE, context: 16 },
+  thick: { npmPackage: '@upscalerjs/esrgan-thick', scales: [2, 3, 4, 8], range: { 2: 1, 3: 1, 4: 1, 8: 1 }, context: 16 },
 };
 
 export const MODEL_NAMES = Object.keys(MODEL_FAMILIES) as ModelName[];

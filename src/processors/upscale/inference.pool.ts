@@ -4,7 +4,19 @@ import type { RuntimeSpec } from './runtime.types.js';
 import type { TileReply, TileRequest, WorkerHello } from './inference.worker.js';
 
 /** The worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './inference.worker.ts' : './inference.worker.js', import.meta.url);
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './inference.worker.ts' : './inference.worker.js', import.meta.url);
+
+/**
+ * Node 20 does not apply `--import` loader hooks to a worker's entry module, so from source the
+ * worker first registers tsx in its own thread, then imports the TypeScript entry.
+ */
+function newWorker(spec: RuntimeSpec): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: spec });
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: spec });
+}
 
 interface Slot {
   worker: Worker;
@@ -95,7 +107,7 @@ export class InferencePool {
 
 function startWorker(spec: RuntimeSpec): Promise<{ worker: Worker; scale: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: spec });
+    const worker = newWorker(spec);
     // An idle pool kept for the next job must not keep the process alive.
     worker.unref();
     const onError = (err: Error) => reject(new MediaflowError('INTERNAL', `inference worker failed to start: ${err.message}`, { cause: err }));

@@ -21,43 +21,41 @@ const TERMS = 6;
 
 /** Fits the background of an interleaved 3-channel image (values 0..255). */
 export function fitBackground(rgb: Float32Array, w: number, h: number): BackgroundModel {
-  // ~40 000 samples on a grid are plenty for 6 coefficients and keep the fit to a few milliseconds.
-  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 40_000)));
+  // ~16 000 samples on a grid are plenty for 6 coefficients and keep each fit to a millisecond.
+  const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 16_000)));
   const band = Math.max(2, Math.round(0.03 * Math.min(w, h)));
-  const us: number[] = [], vs: number[] = [], cols: number[] = [], border: number[] = [];
+  const nx = Math.ceil((w - Math.floor(step / 2)) / step), ny = Math.ceil((h - Math.floor(step / 2)) / step);
+  const n = nx * ny;
+  const us = new Float64Array(n), vs = new Float64Array(n), cols = new Float32Array(n * 3);
+  const sel = new Uint8Array(n);
+  let i = 0;
   for (let y = Math.floor(step / 2); y < h; y += step) {
-    for (let x = Math.floor(step / 2); x < w; x += step) {
-      const i = (y * w + x) * 3;
-      us.push(x / w - 0.5); vs.push(y / h - 0.5);
-      cols.push(rgb[i], rgb[i + 1], rgb[i + 2]);
-      border.push(x < band || y < band || x >= w - band || y >= h - band ? 1 : 0);
+    for (let x = Math.floor(step / 2); x < w; x += step, i++) {
+      const k = (y * w + x) * 3;
+      us[i] = x / w - 0.5; vs[i] = y / h - 0.5;
+      cols[i * 3] = rgb[k]; cols[i * 3 + 1] = rgb[k + 1]; cols[i * 3 + 2] = rgb[k + 2];
+      sel[i] = x < band || y < band || x >= w - band || y >= h - band ? 1 : 0; // start from the border
     }
   }
-  // Make sure the border is sampled even on tiny images or large steps.
-  const n = us.length;
-  const sel = Uint8Array.from(border);
   const res = new Float32Array(n);
 
   // 1. A robust constant from the border: its median colour, keeping border samples near it.
-  const med = [0, 1, 2].map((c) => median(Float32Array.from(indices(sel), (i) => cols[i * 3 + c])));
-  for (let i = 0; i < n; i++) res[i] = Math.hypot(cols[i * 3] - med[0], cols[i * 3 + 1] - med[1], cols[i * 3 + 2] - med[2]);
-  let noise = median(Float32Array.from(indices(sel), (i) => res[i]));
-  for (let i = 0; i < n; i++) if (sel[i] && res[i] > 3 * noise + 4) sel[i] = 0;
+  const med = [0, 1, 2].map((c) => median(cols.filter((_, k) => k % 3 === c && sel[(k - c) / 3] === 1)));
+  for (let k = 0; k < n; k++) res[k] = dist3(cols[k * 3] - med[0], cols[k * 3 + 1] - med[1], cols[k * 3 + 2] - med[2]);
+  let noise = median(res.filter((_, k) => sel[k] === 1));
+  for (let k = 0; k < n; k++) if (sel[k] && res[k] > 3 * noise + 4) sel[k] = 0;
 
   // 2. Refit the surface on all samples near it until the selection settles.
   let coef = fit(us, vs, cols, sel);
   for (let iter = 0; iter < 6; iter++) {
-    for (let i = 0; i < n; i++) {
-      const bg = evaluate(coef, us[i], vs[i]);
-      res[i] = Math.hypot(cols[i * 3] - bg[0], cols[i * 3 + 1] - bg[1], cols[i * 3 + 2] - bg[2]);
-    }
-    noise = median(Float32Array.from(indices(sel), (i) => res[i]));
+    residuals(coef, us, vs, cols, res);
+    noise = median(res.filter((_, k) => sel[k] === 1));
     const tol = Math.max(3 * noise, 3);
     let changed = 0, count = 0;
-    for (let i = 0; i < n; i++) {
-      const s = res[i] <= tol ? 1 : 0;
-      if (s !== sel[i]) changed++;
-      sel[i] = s;
+    for (let k = 0; k < n; k++) {
+      const s = res[k] <= tol ? 1 : 0;
+      if (s !== sel[k]) changed++;
+      sel[k] = s;
       count += s;
     }
     if (count < TERMS * 4) break; // nothing looks like background: keep the last fit
@@ -65,7 +63,7 @@ export function fitBackground(rgb: Float32Array, w: number, h: number): Backgrou
     if (changed <= n * 0.001) break;
   }
   let count = 0;
-  for (let i = 0; i < n; i++) count += sel[i];
+  for (let k = 0; k < n; k++) count += sel[k];
   return { coef, noise, coverage: count / n };
 }
 
@@ -73,6 +71,8 @@ export function fitBackground(rgb: Float32Array, w: number, h: number): Backgrou
 export function contrastImage(rgb: Float32Array, w: number, h: number, model: BackgroundModel): Float32Array {
   const out = new Float32Array(w * h);
   const [r, g, b] = model.coef;
+  const us = new Float32Array(w);
+  for (let x = 0; x < w; x++) us[x] = x / w - 0.5;
   for (let y = 0; y < h; y++) {
     const v = y / h - 0.5;
     // Per row the surface is A + B·u + C·u² in each channel.
@@ -80,7 +80,7 @@ export function contrastImage(rgb: Float32Array, w: number, h: number, model: Ba
     const ag = g[0] + g[2] * v + g[5] * v * v, bg = g[1] + g[4] * v, cg = g[3];
     const ab = b[0] + b[2] * v + b[5] * v * v, bb = b[1] + b[4] * v, cb = b[3];
     for (let x = 0, i = y * w, k = y * w * 3; x < w; x++, i++, k += 3) {
-      const u = x / w - 0.5;
+      const u = us[x];
       const dr = rgb[k] - (ar + (br + cr * u) * u);
       const dg = rgb[k + 1] - (ag + (bg + cg * u) * u);
       const db = rgb[k + 2] - (ab + (bb + cb * u) * u);
@@ -90,19 +90,24 @@ export function contrastImage(rgb: Float32Array, w: number, h: number, model: Ba
   return out;
 }
 
-function evaluate(coef: [Float64Array, Float64Array, Float64Array], u: number, v: number): [number, number, number] {
-  const t = [1, u, v, u * u, u * v, v * v];
-  const out: [number, number, number] = [0, 0, 0];
-  for (let c = 0; c < 3; c++) {
-    let s = 0;
-    for (let k = 0; k < TERMS; k++) s += coef[c][k] * t[k];
-    out[c] = s;
+// Math.hypot is several times slower than this in V8, and overflow is impossible at 0..255.
+function dist3(a: number, b: number, c: number): number {
+  return Math.sqrt(a * a + b * b + c * c);
+}
+
+function residuals(coef: [Float64Array, Float64Array, Float64Array], us: Float64Array, vs: Float64Array, cols: Float32Array, out: Float32Array): void {
+  const [r, g, b] = coef;
+  for (let i = 0; i < out.length; i++) {
+    const u = us[i], v = vs[i], uu = u * u, uv = u * v, vv = v * v;
+    const dr = cols[i * 3] - (r[0] + r[1] * u + r[2] * v + r[3] * uu + r[4] * uv + r[5] * vv);
+    const dg = cols[i * 3 + 1] - (g[0] + g[1] * u + g[2] * v + g[3] * uu + g[4] * uv + g[5] * vv);
+    const db = cols[i * 3 + 2] - (b[0] + b[1] * u + b[2] * v + b[3] * uu + b[4] * uv + b[5] * vv);
+    out[i] = dist3(dr, dg, db);
   }
-  return out;
 }
 
 /** Least squares through the normal equations (6×6, three right-hand sides). */
-function fit(us: number[], vs: number[], cols: number[], sel: Uint8Array): [Float64Array, Float64Array, Float64Array] {
+function fit(us: Float64Array, vs: Float64Array, cols: Float32Array, sel: Uint8Array): [Float64Array, Float64Array, Float64Array] {
   const A = new Float64Array(TERMS * TERMS);
   const B = [new Float64Array(TERMS), new Float64Array(TERMS), new Float64Array(TERMS)];
   const t = new Float64Array(TERMS);
@@ -145,10 +150,6 @@ function solve(Ain: Float64Array, bin: Float64Array): Float64Array {
     x[r] = s / (A[r * n + r] || 1e-12);
   }
   return x;
-}
-
-function* indices(sel: Uint8Array): Generator<number> {
-  for (let i = 0; i < sel.length; i++) if (sel[i]) yield i;
 }
 
 function median(a: Float32Array): number {

@@ -1,33 +1,46 @@
 /**
  * Exact Euclidean distance transform (Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled
  * Functions", 2012): two passes of the 1-D lower-envelope algorithm, linear in the pixel count.
- * Returns, for each set pixel, the distance to the nearest unset pixel; pixels outside the image
- * count as unset, so an object cut by the border is as thick as its visible part.
+ * For each set pixel: the distance to the nearest unset pixel; pixels outside the image count as
+ * unset, so an object cut by the border is as thick as its visible part.
  */
 export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  const labels = Int32Array.from(mask);
+  distanceTransformBox(labels, 1, { x0: 0, y0: 0, x1: w - 1, y1: h - 1 }, w, h, out);
+  return out;
+}
+
+/**
+ * The distance transform of one label, computed inside its box only and written into `out` for the
+ * label's pixels. Every pixel of a different label counts as unset: components are maximal
+ * 8-connected sets, so the pixels around one are background anyway. Doing it per object costs the
+ * sum of the boxes' areas instead of the whole image's.
+ */
+export function distanceTransformBox(labels: Int32Array, label: number, box: { x0: number; y0: number; x1: number; y1: number }, w: number, h: number, out: Float32Array): void {
   const INF = 1e20;
-  const n = Math.max(w, h) + 2;
+  const bw = box.x1 - box.x0 + 1, bh = box.y1 - box.y0 + 1;
+  const n = Math.max(bw, bh) + 2;
   const f = new Float64Array(n), d = new Float64Array(n), z = new Float64Array(n + 1);
   const v = new Int32Array(n);
-  const sq = new Float64Array(w * h);
-  // Columns, padded with one unset pixel at each end (the outside of the image).
-  for (let x = 0; x < w; x++) {
+  const sq = new Float64Array(bw * bh);
+  // Columns, padded with one unset pixel at each end (outside the box everything is unset).
+  for (let bx = 0; bx < bw; bx++) {
+    const x = box.x0 + bx;
     f[0] = 0;
-    for (let y = 0; y < h; y++) f[y + 1] = mask[y * w + x] ? INF : 0;
-    f[h + 1] = 0;
-    envelope(f, h + 2, d, v, z);
-    for (let y = 0; y < h; y++) sq[y * w + x] = d[y + 1];
+    for (let by = 0; by < bh; by++) f[by + 1] = labels[(box.y0 + by) * w + x] === label ? INF : 0;
+    f[bh + 1] = 0;
+    envelope(f, bh + 2, d, v, z);
+    for (let by = 0; by < bh; by++) sq[by * bw + bx] = d[by + 1];
   }
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
+  for (let by = 0; by < bh; by++) {
     f[0] = 0;
-    for (let x = 0; x < w; x++) f[x + 1] = sq[row + x];
-    f[w + 1] = 0;
-    envelope(f, w + 2, d, v, z);
-    for (let x = 0; x < w; x++) out[row + x] = Math.sqrt(d[x + 1]);
+    for (let bx = 0; bx < bw; bx++) f[bx + 1] = sq[by * bw + bx];
+    f[bw + 1] = 0;
+    envelope(f, bw + 2, d, v, z);
+    const row = (box.y0 + by) * w + box.x0;
+    for (let bx = 0; bx < bw; bx++) if (labels[row + bx] === label) out[row + bx] = Math.sqrt(d[bx + 1]);
   }
-  return out;
 }
 
 /** 1-D squared distance transform of the sampled function f[0..n): d[q] = min_p (q − p)² + f[p]. */

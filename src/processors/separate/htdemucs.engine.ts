@@ -1,0 +1,111 @@
+import { Worker } from 'node:worker_threads';
+import { MediaflowError } from '../../jobs/errors.js';
+import type { SegmentReply, SegmentRequest, WorkerHello, WorkerSpec } from './htdemucs.worker.js';
+
+/** The worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './htdemucs.worker.ts' : './htdemucs.worker.js', import.meta.url);
+
+/** One separated segment: planar [4 sources][2 channels][segment], and where the time went. */
+export interface SegmentResult { out: Float32Array; modelMs: number; dspMs: number }
+
+/**
+ * Node 20 does not apply `--import` loader hooks to a worker's entry module, so from source the
+ * worker first registers tsx in its own thread, then imports the TypeScript entry.
+ */
+function newWorker(spec: WorkerSpec): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: spec });
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: spec });
+}
+
+/**
+ * The process's htdemucs engine: one worker thread holding one ONNX session, reused by every
+ * separation job of the process (loading the 166 MiB model takes seconds). Requests queue in the
+ * worker; the thread keeps the process alive only while it has work.
+ */
+export class HtdemucsEngine {
+  private readonly pending = new Map<number, { resolve: (r: SegmentResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private dead: Error | null = null;
+
+  private constructor(private readonly worker: Worker, readonly spec: WorkerSpec) {
+    worker.on('message', (msg: SegmentReply) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if ('error' in msg) p.reject(new MediaflowError('PROCESSING_FAILED', `separation failed: ${msg.error.split('\n')[0]}`));
+      else p.resolve({ out: msg.out, modelMs: msg.modelMs, dspMs: msg.dspMs });
+    });
+    const fail = (err: Error) => {
+      this.dead = err;
+      // A dead engine is forgotten, so that the next job starts a fresh worker.
+      const cached = engines.get(key(spec));
+      cached?.then((e) => { if (e === this && engines.get(key(spec)) === cached) engines.delete(key(spec)); }, () => undefined);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(new MediaflowError('INTERNAL', `separation worker failed: ${err.message}`, { cause: err })));
+    worker.on('exit', (code) => fail(new MediaflowError('INTERNAL', `separation worker exited (code ${code})`)));
+  }
+
+  static start(spec: WorkerSpec): Promise<HtdemucsEngine> {
+    return new Promise((resolve, reject) => {
+      const worker = newWorker(spec);
+      const onExit = (code: number) => reject(new MediaflowError('INTERNAL', `separation worker exited while starting (code ${code})`));
+      worker.once('exit', onExit);
+      worker.once('error', (err) => reject(new MediaflowError('INTERNAL', `separation worker failed to start: ${err.message}`, { cause: err })));
+      worker.once('message', (hello: WorkerHello) => {
+        worker.off('exit', onExit);
+        if ('fatal' in hello) {
+          void worker.terminate();
+          reject(new MediaflowError('MODEL_MISSING', `The htdemucs model at ${spec.modelPath} could not be loaded: ${hello.fatal}`));
+          return;
+        }
+        const engine = new HtdemucsEngine(worker, spec);
+        worker.unref();
+        resolve(engine);
+      });
+    });
+  }
+
+  /** Separates one segment (planar [2][segment]; the buffer is transferred, not copied). */
+  separate(mix: Float32Array): Promise<SegmentResult> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ id, mix } satisfies SegmentRequest, [mix.buffer as ArrayBuffer]);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    engines.delete(key(this.spec));
+    await this.worker.terminate();
+  }
+}
+
+const key = (s: WorkerSpec) => `${s.modelPath}\u0000${s.threads}`;
+const engines = new Map<string, Promise<HtdemucsEngine>>();
+
+/** The engine for this model file and thread count, started on first use and then reused. */
+export function getHtdemucsEngine(spec: WorkerSpec): Promise<HtdemucsEngine> {
+  let p = engines.get(key(spec));
+  if (!p) {
+    p = HtdemucsEngine.start(spec);
+    engines.set(key(spec), p);
+    const started = p;
+    p.catch(() => { if (engines.get(key(spec)) === started) engines.delete(key(spec)); });
+  }
+  return p;
+}
+
+/** Stops every engine of this process (worker shutdown, tests). */
+export async function shutdownHtdemucs(): Promise<void> {
+  const all = [...engines.values()];
+  engines.clear();
+  for (const p of all) await p.then((e) => e.dispose(), () => undefined);
+}

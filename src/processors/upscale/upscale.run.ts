@@ -1,0 +1,92 @@
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../../jobs/errors.js';
+import {
+  decodeImage, ENCODE_EXTENSION, ENCODE_MAX_SIDE, ENCODE_MIME, encodeImageToFile, probeImage, type EncodeFormat, type ImageFormat,
+} from '../../media/image/index.js';
+import type { FileInput, ProcessorContext } from '../processor.types.js';
+import type { ModelName, Scale } from './esrgan.models.js';
+import { upscaleRaw } from './upscale.pipeline.js';
+
+export interface UpscaleParams {
+  scale: Scale;
+  model: ModelName;
+  tile: number;
+  format?: EncodeFormat;
+  quality: number;
+}
+
+export interface UpscaleResult {
+  input: { width: number; height: number; format: ImageFormat; frames: number };
+  output: { name: string; width: number; height: number; format: EncodeFormat; size: number };
+  model: ModelName;
+  scale: Scale;
+  /** The engine that ran: `onnx` (onnxruntime-node) or `tfjs` (TensorFlow.js on WebAssembly). */
+  runtime: string;
+  tiles: number;
+  /** Wall-clock time of the whole job (decode, inference, encode), in milliseconds. */
+  timeMs: number;
+}
+
+const ENCODABLE: readonly string[] = ['png', 'jpeg', 'webp'];
+
+export async function runUpscale(ctx: ProcessorContext, input: FileInput, params: UpscaleParams): Promise<UpscaleResult> {
+  const started = performance.now();
+  const { scale, model } = params;
+  const maxPixels = ctx.config.limits.maxImagePixels;
+  ctx.progress(0, 'reading image');
+
+  // Everything that can be refused is refused from the header, before decoding.
+  const probe = await probeImage(input.path, { maxPixels });
+  const outW = probe.width * scale;
+  const outH = probe.height * scale;
+  const maxOut = ctx.config.limits.maxOutputPixels;
+  if (outW * outH > maxOut) {
+    throw new InputError('IMAGE_TOO_LARGE', `A ×${scale} upscale of this ${probe.width}×${probe.height} image would be ${outW}×${outH} (${outW * outH} pixels); the output limit is ${maxOut} pixels`, {
+      details: { width: outW, height: outH, pixels: outW * outH, limit: maxOut },
+    });
+  }
+  const format: EncodeFormat = params.format ?? (ENCODABLE.includes(probe.format) ? probe.format as EncodeFormat : 'png');
+  if (Math.max(outW, outH) > ENCODE_MAX_SIDE[format]) {
+    throw new InputError('PARAMS_INVALID', `${format.toUpperCase()} images cannot be larger than ${ENCODE_MAX_SIDE[format]} pixels on a side (the output would be ${outW}×${outH}); choose png or a smaller scale`);
+  }
+  if (probe.frames > 1) ctx.log(`the input has ${probe.frames} frames or pages; the first is upscaled`, 'info');
+
+  const img = await decodeImage(input.path, { maxPixels, alpha: 'keep' });
+  ctx.signal.throwIfAborted();
+  ctx.progress(0.03, 'loading model');
+
+  const outcome = await upscaleRaw(img, {
+    model,
+    scale,
+    tile: params.tile,
+    threads: ctx.config.threads || os.availableParallelism(),
+    config: ctx.config,
+    signal: ctx.signal,
+    onProgress: (f, stage) => ctx.progress(0.03 + 0.87 * f, stage),
+    log: (m, level) => ctx.log(m, level),
+  });
+  ctx.signal.throwIfAborted();
+
+  ctx.progress(0.9, 'encoding');
+  const name = `image.${ENCODE_EXTENSION[format]}`;
+  const file = path.join(ctx.tmpdir, name);
+  await encodeImageToFile(outcome.image, file, {
+    format,
+    quality: params.quality,
+    // A grey photograph stays grey (the network's three outputs differ only by rounding there).
+    greyscale: probe.channels <= 2,
+  });
+  const info = await ctx.output(name, file, ENCODE_MIME[format]);
+  ctx.progress(1, 'done');
+  return {
+    input: { width: probe.width, height: probe.height, format: probe.format, frames: probe.frames },
+    output: { name, width: outcome.image.width, height: outcome.image.height, format, size: info.size },
+    model,
+    scale,
+    runtime: outcome.runtime,
+    tiles: outcome.tiles,
+    timeMs: Math.round(performance.now() - started),
+  };
+}
