@@ -45,6 +45,15 @@ export const ConfigSchema = Type.Object({
     dir: Type.Optional(Type.String({ description: 'Model cache folder (default <data>/models).' })),
     paths: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Model id → file path overrides.' }),
   }, { default: {} }),
+  segment: Type.Object({
+    models: Type.Record(Type.String(), Type.Object({
+      path: Type.String({ description: 'The ONNX file, or the id of a catalogue model fetched into the model cache (`mediaflow models list`).' }),
+      format: Type.Union([Type.Literal('mask-rcnn'), Type.Literal('mask-rcnn-zoo'), Type.Literal('yolo-seg')], {
+        description: '`mask-rcnn`: torchvision export (RGB 0..1 in, boxes/labels/scores/masks out); `mask-rcnn-zoo`: ONNX model zoo MaskRCNN (BGR minus mean in, 28×28 masks out); `yolo-seg`: Ultralytics YOLO segmentation export (output0 + output1 prototypes).',
+      }),
+      classes: Type.Optional(Type.String({ description: 'Class names: a text file with one name per line, or a JSON array. Default: COCO, numbered as the format expects.' })),
+    }, { additionalProperties: false }), { default: {}, description: 'Instance segmentation models by name; a segment or orientation job uses one with `engine: "<name>"` (the built-in engine needs none).' }),
+  }, { default: {} }),
   threads: Type.Integer({ default: 0, minimum: 0, description: 'Threads for one ML job (0: all cores).' }),
   webhooks: Type.Object({
     secret: Type.Optional(Type.String({ description: 'HMAC-SHA256 key for the X-Mediaflow-Signature header.' })),

@@ -18,6 +18,7 @@ import { healthRoutes } from './health.routes.js';
 import { createMetrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { jobsRoutes } from './v1/jobs.routes.js';
+import { eventsRoutes } from './v1/events.routes.js';
 import { processorsRoutes } from './v1/processors.routes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -93,6 +94,7 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   });
 
   await jobsRoutes(app, { jobs: rt.jobs, blobs: rt.blobs, events: rt.events });
+  await eventsRoutes(app, { events: rt.events, store: rt.store });
   await processorsRoutes(app, rt.jobs);
   await healthRoutes(app, rt, metrics);
   await registerCompatRoutes(app, rt);

@@ -98,6 +98,11 @@ export class JobService {
     return { ...info, name: safeFileName(fileName, 'upload') };
   }
 
+  /** The media type of a staged upload, by its content. */
+  async mimeOf(blob: StagedBlob): Promise<string> {
+    return sniffMime(await this.d.blobs.localPath(blob.sha256));
+  }
+
   /** Drops a staged blob that no job ended up using. */
   async discard(blob: StagedBlob | null | undefined): Promise<void> {
     if (blob && !(await this.d.store.isBlobReferenced(blob.sha256))) await this.d.blobs.delete(blob.sha256);

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -6,6 +5,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { InputError, MediaflowError } from '../jobs/errors.js';
 import { BatchWriter } from './batch-writer.js';
 import { downloadFileName } from './content-name.js';
+import { OffThreadHash } from './hash-worker.js';
 import { classifyNetworkError, httpStatusError, openUrl } from './http-client.js';
 import type { UrlGuardOptions } from './url-guard.js';
 
@@ -65,7 +65,8 @@ function tooLarge(maxBytes: number, size?: number): InputError {
 }
 
 /**
- * Streams a URL into `destPath` (never whole in memory), hashing it on the way, with the SSRF
+ * Streams a URL into `destPath` (never whole in memory), hashing it on the way (off the event
+ * loop, see hash-worker.ts), with the SSRF
  * checks of `openUrl` on every hop, the size limit enforced both from Content-Length and while
  * streaming, and resume with `Range`/`If-Range` after a dropped connection or a stall that
  * followed progress. A server that ignores Range (answers 200) makes the download restart from
@@ -79,8 +80,9 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
   const maxResumes = opts.maxResumes ?? 5;
   const { signal } = opts;
   const fh = await open(destPath, 'w');
-  const writer = new BatchWriter(fh);
-  let hash: Hash = createHash('sha256');
+  // The hash follows what reached the file, batch by batch, on another core.
+  const hasher = new OffThreadHash();
+  const writer = new BatchWriter(fh, { onWritten: (buf) => hasher.update(buf) });
   let received = 0;
   let best = 0;
   let stalls = 0;
@@ -124,7 +126,7 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
         const wasResuming = received > 0;
         if (wasResuming) {
           await writer.reset();
-          hash = createHash('sha256');
+          hasher.reset();
           received = 0;
         }
         if (status === 206 && (!range || range.start !== 0)) {
@@ -153,7 +155,6 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
             res.destroy();
             throw tooLarge(maxBytes, total);
           }
-          hash.update(chunk);
           await writer.push(chunk);
           report();
         }
@@ -183,12 +184,15 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
     await writer.flush();
     report(true);
     await fh.close();
+    const sha256 = await hasher.digest();
+    return { path: destPath, size: received, sha256, fileName, contentType, finalUrl };
   } catch (err) {
     await writer.flush().catch(() => undefined);
     await fh.close().catch(() => undefined);
     await rm(destPath, { force: true });
     if (signal?.aborted) throw signal.reason;
     throw err;
+  } finally {
+    await hasher.close();
   }
-  return { path: destPath, size: received, sha256: hash.digest('hex'), fileName, contentType, finalUrl };
 }

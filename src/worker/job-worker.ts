@@ -170,18 +170,22 @@ export class JobWorker {
     return this.running.size;
   }
 
-  /** Stops leasing; with `graceful`, waits for running jobs, else cancels them back to the queue. */
+  /**
+   * Stops leasing. With `graceful`, waits up to `timeoutMs` for running jobs; whatever still runs is
+   * then aborted and handed back to the queue without spending an attempt.
+   */
   async stop(graceful = true, timeoutMs = 30_000): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    const all = [...this.running.values()];
-    if (graceful) {
-      await Promise.race([Promise.all(all.map((r) => r.done)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    }
-    // Jobs still running are abandoned (their results would be discarded with the lease anyway).
+    const settle = (ms: number) => Promise.race([
+      Promise.all([...this.running.values()].map((r) => r.done)),
+      new Promise((r) => setTimeout(r, ms).unref()),
+    ]);
+    if (graceful) await settle(timeoutMs);
     for (const r of this.running.values()) r.controller.abort(new MediaflowError('INTERNAL', 'worker shutting down'));
+    // Aborted processors stop at their next check; give them a moment so nothing writes after we return.
+    await settle(5_000);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    // Whatever still runs loses its lease now and is picked up again by another worker.
     await this.d.queue.releaseWorker(this.id, { crashed: false }).catch(() => undefined);
   }
 }

@@ -66,6 +66,16 @@ function fit(s: Stereo, seconds: number): Stereo {
   return { left: cut(s.left), right: cut(s.right) };
 }
 
+/**
+ * Removes each channel's mean. sox's plucks and sawtooth carry a little DC, which a mastered song
+ * does not; Demucs adds the mix's mean back to every stem, so a DC offset would dominate the
+ * difference between stems that are otherwise the same.
+ */
+export function removeDc(s: Stereo): Stereo {
+  const centre = (a: Float32Array) => { let m = 0; for (const v of a) m += v; m /= a.length; return a.map((v) => v - m); };
+  return { left: centre(s.left), right: centre(s.right) };
+}
+
 export function rms(s: Stereo): number {
   let e = 0;
   for (const a of [s.left, s.right]) for (let i = 0; i < a.length; i++) e += a[i] * a[i];
@@ -101,7 +111,7 @@ export async function readAudio(file: string): Promise<Stereo> {
 
 /** A vocal + music test song: the components at known levels, and their sum written to `file`. */
 export async function makeSong(dir: string, seconds: number, file: string, opts: { vocalDb?: number; codecArgs?: string[] } = {}): Promise<{ speech: Stereo; bed: Stereo; mix: Stereo }> {
-  const [speechRaw, bedRaw] = await Promise.all([makeSpeech(dir, seconds), makeMusicBed(dir, seconds)]);
+  const [speechRaw, bedRaw] = (await Promise.all([makeSpeech(dir, seconds), makeMusicBed(dir, seconds)])).map(removeDc);
   // Both at −20 dBFS RMS, then the voice at `vocalDb` relative to the bed (default 0 dB: equal loudness).
   const speech = scale(speechRaw, 0.1 * 10 ** ((opts.vocalDb ?? 0) / 20) / rms(speechRaw));
   const bed = scale(bedRaw, 0.1 / rms(bedRaw));

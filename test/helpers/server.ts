@@ -45,19 +45,20 @@ export async function startServer(overrides: Record<string, unknown> = {}, opts:
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   if (opts.worker !== false) worker = new JobWorker({ config, store: rt.store, queue: rt.queue, blobs: rt.blobs }).start();
-  return {
+  const server: InProcessServer = {
     url: `http://127.0.0.1:${port}`,
     rt,
     app,
     worker,
     config,
     async close() {
-      await this.worker?.stop(false, 0);
+      await server.worker?.stop(false, 0);
       await app.close();
       await rt.close();
       rmSync(config.data, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 export interface SpawnedServer {

@@ -147,11 +147,15 @@ export class OcrPool {
     const { signal } = opts;
     signal?.throwIfAborted();
     const w = await this.acquire(key, signal);
+    if (signal?.aborted) {
+      // Canceled while a worker was being made for it: the worker is fine, keep it.
+      this.release(w, true);
+      throw signal.reason;
+    }
     let healthy = true;
     const jobId = `mf-ocr-${++this.seq}`;
     let onAbort: (() => void) | undefined;
     try {
-      signal?.throwIfAborted();
       if (opts.onProgress) this.progressRoutes.set(jobId, opts.onProgress);
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => reject(signal!.reason);
@@ -187,14 +191,22 @@ export class OcrPool {
     const grant = this.grant(key);
     if (grant) return this.fulfil(key, grant);
     return new Promise<PooledWorker>((resolve, reject) => {
+      let settled = false;
       const waiter: Waiter = {
         key,
-        resolve: (w) => { signal?.removeEventListener('abort', onAbort); resolve(w); },
-        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+        resolve: (w) => {
+          signal?.removeEventListener('abort', onAbort);
+          // A waiter canceled while its worker was being created: hand the worker back.
+          if (settled) this.release(w, true);
+          else resolve(w);
+          settled = true;
+        },
+        reject: (e) => { signal?.removeEventListener('abort', onAbort); settled = true; reject(e); },
       };
       const onAbort = () => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
+        settled = true;
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -45,39 +45,49 @@ export function rleEncode(mask: ArrayLike<number>, h: number, w: number): Rle {
   return { h, w, counts: Uint32Array.from(runs) };
 }
 
+/** An inclusive pixel box. */
+export interface PixelBox { x0: number; y0: number; x1: number; y1: number }
+
 /**
- * Encodes the pixels of `labels` equal to `label`, looking only inside the given box (every pixel
- * outside it must differ from `label`). Used to turn a label image into one RLE per instance without
- * scanning the whole image once per instance.
+ * Encodes the pixels `(x, y)` inside `box` for which `test(x, y)` holds; every pixel outside the box
+ * is unset. Lets a label image or a probability map become one RLE per instance without building a
+ * full-size mask per instance.
  */
-export function rleFromLabels(labels: ArrayLike<number>, h: number, w: number, label: number, box: { x0: number; y0: number; x1: number; y1: number }): Rle {
+export function rleFromPredicate(h: number, w: number, box: PixelBox, test: (x: number, y: number) => boolean): Rle {
   const runs: number[] = [];
-  // Pixels before the box's first column and above its first row are 0s.
+  const x0 = Math.max(0, box.x0), y0 = Math.max(0, box.y0), x1 = Math.min(w - 1, box.x1), y1 = Math.min(h - 1, box.y1);
+  if (x1 < x0 || y1 < y0) return { h, w, counts: Uint32Array.of(h * w) };
+  // Pixels before the box's first column are 0s.
   let prev = 0;
-  let run = box.x0 * h;
-  for (let x = box.x0; x <= box.x1; x++) {
-    if (box.y0 > 0) { // rows above the box in this column
+  let run = x0 * h;
+  for (let x = x0; x <= x1; x++) {
+    if (y0 > 0) { // rows above the box in this column
       if (prev !== 0) { runs.push(run); run = 0; prev = 0; }
-      run += box.y0;
+      run += y0;
     }
-    for (let y = box.y0, i = box.y0 * w + x; y <= box.y1; y++, i += w) {
-      const v = labels[i] === label ? 1 : 0;
+    for (let y = y0; y <= y1; y++) {
+      const v = test(x, y) ? 1 : 0;
       if (v !== prev) { runs.push(run); run = 0; prev = v; }
       run++;
     }
-    const below = h - 1 - box.y1;
+    const below = h - 1 - y1;
     if (below > 0) {
       if (prev !== 0) { runs.push(run); run = 0; prev = 0; }
       run += below;
     }
   }
-  const after = (w - 1 - box.x1) * h;
+  const after = (w - 1 - x1) * h;
   if (after > 0) {
     if (prev !== 0) { runs.push(run); run = 0; prev = 0; }
     run += after;
   }
   runs.push(run);
   return { h, w, counts: Uint32Array.from(runs) };
+}
+
+/** Encodes the pixels of a row-major label image equal to `label`; all of them lie inside `box`. */
+export function rleFromLabels(labels: ArrayLike<number>, h: number, w: number, label: number, box: PixelBox): Rle {
+  return rleFromPredicate(h, w, box, (x, y) => labels[y * w + x] === label);
 }
 
 /** Decodes to a row-major mask of 0/1 bytes. Throws when the counts do not add up to `h * w`. */

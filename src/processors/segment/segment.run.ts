@@ -1,0 +1,35 @@
+import { InputError } from '../../jobs/errors.js';
+import type { JobInput, ProcessorContext } from '../processor.types.js';
+import { decodeImage } from './image.decode.js';
+import { renderOverlay } from './overlay.render.js';
+import type { SegmentParams } from './segment.params.js';
+import { segmentDecoded, type SegmentResult } from './segment.service.js';
+
+/** Minimum elongation for which the overlay draws an object's axis (below it the axis is arbitrary). */
+const AXIS_MIN_ELONGATION = 1.2;
+
+/** The `segment` processor's work (loaded on demand by its definition in index.ts). */
+export async function runSegment(ctx: ProcessorContext, input: JobInput, params: SegmentParams): Promise<SegmentResult> {
+  if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'segment needs an uploaded image');
+  ctx.progress(0, 'decoding');
+  const image = await decodeImage(input.path, ctx.config);
+  ctx.signal.throwIfAborted();
+  const { result, objects } = await segmentDecoded(image, params, ctx.config, {
+    signal: ctx.signal,
+    onProgress: (f, stage) => ctx.progress(0.05 + f * 0.85, stage),
+  });
+  ctx.log(`${result.count} object(s) with engine ${result.engine}`);
+  if (params.overlay) {
+    ctx.progress(0.92, 'overlay');
+    const png = await renderOverlay(image, objects.map((o) => ({
+      id: o.instance.mask_id,
+      rle: o.rle,
+      moments: o.moments,
+      label: o.instance.class ?? undefined,
+      axis: o.moments.elongation >= AXIS_MIN_ELONGATION,
+    })));
+    await ctx.output('overlay.png', png, 'image/png');
+  }
+  ctx.progress(1, 'done');
+  return result;
+}
