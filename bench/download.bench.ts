@@ -11,7 +11,10 @@
  *    stream made by ffmpeg in real time: the recording ffmpeg and its ffprobe calls (children, from
  *    /proc/self/stat) and this Node process (guard proxy, playlist fetch, the test's HTTP server).
  *
- * Run: npx tsx bench/download.bench.ts [--gib 2] [--rounds 2] [--record-seconds 30]
+ * CPU time is reported next to wall time: loopback throughput on a small shared machine depends on
+ * what else runs there, CPU seconds per GiB do not.
+ *
+ * Run: npx tsx bench/download.bench.ts [--gib 2] [--rounds 3] [--record-seconds 30] [--skip-record]
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,7 +34,7 @@ const arg = (name: string, dflt: number) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 const GIB = arg('gib', 2);
-const ROUNDS = arg('rounds', 2);
+const ROUNDS = arg('rounds', 3);
 const RECORD_SECONDS = arg('record-seconds', 30);
 const MiB = 1048576;
 
@@ -66,13 +69,20 @@ function sampleRss(): { stop(): number } {
   return { stop() { clearInterval(t); return Math.max(peak, process.memoryUsage().rss); } };
 }
 
-/** utime + stime of reaped children, seconds (fields 16 and 17 of /proc/self/stat). */
-async function childrenCpu(): Promise<number> {
-  const stat = await readFile('/proc/self/stat', 'utf8');
+/** CPU seconds (utime + stime) from a /proc stat file: the process's own, or its reaped children's. */
+async function procCpu(file: string, children = false): Promise<number> {
+  const stat = await readFile(file, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const hz = 100; // USER_HZ on Linux
-  return (Number(f[13]) + Number(f[14])) / hz;
+  return children ? (Number(f[13]) + Number(f[14])) / hz : (Number(f[11]) + Number(f[12])) / hz;
 }
+/** CPU of reaped children (curl, sha256sum, ffmpeg, ffprobe). */
+const childrenCpu = () => procCpu('/proc/self/stat', true);
+/** CPU of this process's main thread only (the event loop; the hash worker is another thread). */
+const mainThreadCpu = () => procCpu(`/proc/self/task/${process.pid}/stat`);
+const processCpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+
+interface Row { ms: number[]; cpu: number[]; mainCpu: number[] }
 
 async function throughput(dir: string): Promise<void> {
   const size = Math.round(GIB * 1024 * MiB);
@@ -80,11 +90,14 @@ async function throughput(dir: string): Promise<void> {
   const url = `${server.origin}/body?size=${size}`;
   const config = defaultConfig({ network: { allowPrivate: true }, limits: { maxDownloadMb: GIB * 1024 + 1 } });
   const dest = path.join(dir, 'body.bin');
-  const rows: Record<string, number[]> = { 'curl -o': [], 'curl -o + sha256sum': [], 'mediaflow downloadToFile': [] };
+  const rows: Record<string, Row> = {};
+  const row = (k: string) => (rows[k] ??= { ms: [], cpu: [], mainCpu: [] });
   const rss: Record<string, number> = {};
+  const load0 = os.loadavg()[0];
+  const MF = 'mediaflow downloadToFile (sha256 included)';
   try {
     const base = process.memoryUsage().rss;
-    // Warm-up (page cache, server JIT), untimed.
+    // Warm-up (page cache, server JIT, worker start-up code), untimed.
     await downloadToFile(`${server.origin}/body?size=${256 * MiB}`, dest, { config });
     await rm(dest, { force: true });
     for (const [label, n] of [['256 MiB', 256 * MiB], [`${GIB} GiB`, size]] as const) {
@@ -94,17 +107,29 @@ async function throughput(dir: string): Promise<void> {
       await rm(dest, { force: true });
     }
     rss.baseline = base;
+    // Interleaved rounds, so that a burst of load elsewhere on the machine hits every client alike.
     for (let r = 0; r < ROUNDS; r++) {
+      let k0 = await childrenCpu();
       let t = performance.now();
       await run('curl', ['-s', '-o', dest, url]);
-      rows['curl -o'].push(performance.now() - t);
+      const curlMs = performance.now() - t;
+      const curlCpu = (await childrenCpu()) - k0;
+      row('curl -o').ms.push(curlMs);
+      row('curl -o').cpu.push(curlCpu);
+      k0 = await childrenCpu();
       t = performance.now();
       await run('sha256sum', [dest]);
-      rows['curl -o + sha256sum'].push(rows['curl -o'].at(-1)! + performance.now() - t);
+      row('curl -o, then sha256sum').ms.push(curlMs + performance.now() - t);
+      row('curl -o, then sha256sum').cpu.push(curlCpu + (await childrenCpu()) - k0);
       await rm(dest, { force: true });
+
+      const p0 = processCpu();
+      const m0 = await mainThreadCpu();
       t = performance.now();
       const got = await downloadToFile(url, dest, { config });
-      rows['mediaflow downloadToFile'].push(performance.now() - t);
+      row(MF).ms.push(performance.now() - t);
+      row(MF).cpu.push(processCpu() - p0);
+      row(MF).mainCpu.push((await mainThreadCpu()) - m0);
       if (got.size !== size) throw new Error(`short download: ${got.size}`);
       await rm(dest, { force: true });
     }
@@ -112,15 +137,21 @@ async function throughput(dir: string): Promise<void> {
     server.stop();
     await rm(dest, { force: true });
   }
-  const best = (ms: number[]) => Math.min(...ms);
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const mbps = (ms: number) => (size / MiB) / (ms / 1000);
-  const curl = mbps(best(rows['curl -o']));
-  console.log(`\n## throughput, ${GIB} GiB over loopback, best of ${ROUNDS}`);
-  console.log('| client | MiB/s | vs curl -o |');
-  console.log('|---|---:|---:|');
-  for (const [k, v] of Object.entries(rows)) console.log(`| ${k} | ${mbps(best(v)).toFixed(0)} | ${(mbps(best(v)) / curl).toFixed(2)}× |`);
+  const curlBest = mbps(Math.min(...rows['curl -o'].ms));
+  const curlMedian = mbps(median(rows['curl -o'].ms));
+  console.log(`\n## throughput, ${GIB} GiB over loopback, ${ROUNDS} interleaved rounds (load average ${load0.toFixed(1)} → ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
+  console.log('| client | best MiB/s | median MiB/s | best vs curl -o | median vs curl -o | CPU s per GiB (event loop alone) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [k, v] of Object.entries(rows)) {
+    const best = mbps(Math.min(...v.ms));
+    const med = mbps(median(v.ms));
+    const main = v.mainCpu.length ? ` (${(median(v.mainCpu) / GIB).toFixed(2)})` : '';
+    console.log(`| ${k} | ${best.toFixed(0)} | ${med.toFixed(0)} | ${(best / curlBest).toFixed(2)}× | ${(med / curlMedian).toFixed(2)}× | ${(median(v.cpu) / GIB).toFixed(2)}${main} |`);
+  }
   console.log(`\n## peak RSS of the downloading process`);
-  console.log(`| download | peak RSS (MiB) |`);
+  console.log('| download | peak RSS (MiB) |');
   console.log('|---|---:|');
   console.log(`| before (baseline) | ${(rss.baseline / MiB).toFixed(0)} |`);
   for (const k of ['256 MiB', `${GIB} GiB`]) console.log(`| ${k} | ${(rss[k] / MiB).toFixed(0)} |`);
@@ -161,7 +192,7 @@ async function recordCpu(dir: string): Promise<void> {
 const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-bench-download-'));
 try {
   await throughput(dir);
-  await recordCpu(dir);
+  if (!argv.includes('--skip-record')) await recordCpu(dir);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -56,7 +56,11 @@ async function mediaflow(): Promise<void> {
 async function upscaler(): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
   const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
-  const { default: Upscaler } = await import('upscaler');
+  // The browser build's types describe a namespace; its default export is the Upscaler class.
+  const Upscaler = (await import('upscaler')).default as unknown as new (opts: { model: unknown }) => {
+    ready: Promise<void>;
+    upscale(input: unknown, opts: Record<string, unknown>): Promise<unknown>;
+  };
   const { readLayersModel } = await import('../src/processors/upscale/esrgan.weights.js');
   const { locateModel } = await import('../src/processors/upscale/esrgan.models.js');
   const { createRequire } = await import('node:module');

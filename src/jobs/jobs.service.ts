@@ -122,7 +122,7 @@ export class JobService {
         if (req.input.kind === 'none') throw new InputError('INPUT_MISSING', `${processor.name} needs a file: upload one (field "file"), or send input.base64 or input.url`);
         if (req.input.kind === 'base64') staged = await this.stageBase64(req.input.data, req.input.name);
         if (req.input.kind === 'url') staged = await this.stageUrl(req.input.url, req.input.name);
-        input = await this.checkFile(processor, staged!);
+        input = await this.checkFile(processor, staged!, params);
       }
       const inputId = input.kind === 'file' ? input.sha256 : `url:${input.url}`;
       const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);
@@ -175,7 +175,7 @@ export class JobService {
     }
   }
 
-  private async checkFile(processor: ProcessorDefinition<any, any>, blob: StagedBlob): Promise<StoredInput> {
+  private async checkFile(processor: ProcessorDefinition<any, any>, blob: StagedBlob, params: Record<string, unknown>): Promise<StoredInput> {
     if (blob.size === 0) throw new InputError('INPUT_EMPTY', 'The uploaded file is empty');
     const file = await this.d.blobs.localPath(blob.sha256);
     const mime = await sniffMime(file);
@@ -184,7 +184,7 @@ export class JobService {
       throw new InputError('INPUT_UNSUPPORTED_TYPE', `${processor.name} does not accept ${mime === 'application/octet-stream' ? 'this file (its content is not a recognised media type)' : mime}; it accepts ${accept.join(', ')}`);
     }
     const input: FileInput = { kind: 'file', path: file, name: blob.name, mime, size: blob.size, sha256: blob.sha256 };
-    await processor.validate?.(input, this.d.config);
+    await processor.validate?.(input, this.d.config, params);
     return { kind: 'file', sha256: blob.sha256, name: blob.name, mime, size: blob.size };
   }
 

@@ -93,9 +93,10 @@ export interface ProcessorDefinition<P extends TSchema = TSchema, R = unknown> {
   /**
    * Optional cheap pre-check of an uploaded input, run by the API at submit time so that obviously
    * bad input gets a 4xx at once (wrong type, image header claiming too many pixels, audio too long).
-   * Read headers only; never decode the whole file here. Throw an `InputError`.
+   * Read headers only; never decode the whole file here. Throw an `InputError`. Params arrive
+   * validated against the schema, so only checks the schema cannot express belong here.
    */
-  validate?(input: FileInput, config: AppConfig): Promise<void>;
+  validate?(input: FileInput, config: AppConfig, params: Static<P>): Promise<void>;
   run(ctx: ProcessorContext, input: JobInput, params: Static<P>): Promise<R>;
 }
 

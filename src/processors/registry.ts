@@ -1,10 +1,13 @@
 import type { ProcessorDefinition } from './processor.types.js';
 import { checksumProcessor, crashProcessor, noopProcessor, sleepProcessor } from './testing/index.js';
 import { ocrProcessor } from './ocr/index.js';
+import { separateProcessor } from './separate/index.js';
 import { upscaleProcessor } from './upscale/index.js';
 import { downloadProcessor } from './download/index.js';
 import { downloadVideoProcessor } from './download-video/index.js';
 import { recordStreamProcessor } from './record-stream/index.js';
+import { segmentProcessor } from './segment/index.js';
+import { orientationProcessor } from './orientation/index.js';
 
 /**
  * Every processor, by name. The record is typed, so a processor named in `ProcessorName` without a
@@ -17,10 +20,13 @@ export const processors = {
   crash: crashProcessor,
   checksum: checksumProcessor,
   ocr: ocrProcessor,
+  separate: separateProcessor,
   upscale: upscaleProcessor,
   download: downloadProcessor,
   'download-video': downloadVideoProcessor,
   'record-stream': recordStreamProcessor,
+  segment: segmentProcessor,
+  orientation: orientationProcessor,
 } as const satisfies Record<string, ProcessorDefinition<any, any>>;
 
 export type ProcessorName = keyof typeof processors;

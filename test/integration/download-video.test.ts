@@ -10,6 +10,7 @@ import { MediaflowError } from '../../src/jobs/errors.js';
 import { validateParams } from '../../src/jobs/params.js';
 import { forbiddenRange } from '../../src/net/index.js';
 import { downloadVideoProcessor } from '../../src/processors/download-video/index.js';
+import { mapYtDlpError } from '../../src/processors/download-video/ytdlp.errors.js';
 import { runDownloadVideo } from '../../src/processors/download-video/ytdlp.run.js';
 import { createLocalContext } from '../../src/worker/local-context.js';
 import { ffprobe, makeClip, makeHlsVod } from '../helpers/hls-media.js';
@@ -124,4 +125,27 @@ test('SSRF: a private page is refused by default, and a redirect to the metadata
   } finally {
     await ctx.dispose();
   }
+});
+
+test('yt-dlp messages from real sites map to the same codes', () => {
+  const cases: Array<[string, string]> = [
+    ['ERROR: [youtube] abcdefghijk: Sign in to confirm your age. This video may be inappropriate for some users.', 'VIDEO_SIGN_IN_REQUIRED'],
+    ["ERROR: [youtube] abcdefghijk: Private video. Sign in if you've been granted access to this video", 'VIDEO_SIGN_IN_REQUIRED'],
+    ["ERROR: [youtube] abcdefghijk: Sign in to confirm you're not a bot. Use --cookies-from-browser or --cookies for the authentication.", 'VIDEO_SIGN_IN_REQUIRED'],
+    ['ERROR: [youtube] abcdefghijk: Video unavailable. This video has been removed by the uploader', 'VIDEO_UNAVAILABLE'],
+    ['ERROR: [youtube] abcdefghijk: Video unavailable. The uploader has not made this video available in your country', 'VIDEO_UNAVAILABLE'],
+    ['ERROR: [youtube] abcdefghijk: This live event will begin in 3 hours.', 'VIDEO_UNAVAILABLE'],
+    ['ERROR: Unsupported URL: https://example.com/', 'VIDEO_URL_UNSUPPORTED'],
+    ["ERROR: 'not-a-url' is not a valid URL. Set --default-search \"ytsearch\" (or run  yt-dlp \"ytsearch:not-a-url\" ) to search YouTube", 'URL_INVALID'],
+    ['ERROR: [youtube] abcdefghijk: Requested format is not available. Use --list-formats for a list of available formats', 'VIDEO_FORMAT_UNAVAILABLE'],
+    ['ERROR: [youtube] abcdefghijk: Unable to download API page: <urlopen error [Errno -3] Temporary failure in name resolution> (caused by URLError(gaierror(-3)))', 'URL_UNREACHABLE'],
+    ['ERROR: [generic] None: Unable to download webpage: The read operation timed out', 'URL_TIMEOUT'],
+    ['ERROR: something nobody foresaw', 'PROCESSING_FAILED'],
+  ];
+  for (const [stderr, code] of cases) {
+    const e = mapYtDlpError(`[youtube] Extracting URL\n${stderr}\n`);
+    assert.equal(e.code, code, stderr);
+    assert.doesNotMatch(e.message, /please report this issue/);
+  }
+  assert.equal(mapYtDlpError('ERROR: x: Unable to download webpage: HTTP Error 503').retryable, true);
 });

@@ -191,10 +191,10 @@ test('refuses what is not usable audio with stable codes', async () => {
   await assert.rejects(probeAudio(f('text.wav'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
   await assert.rejects(probeAudio(f('image.png'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
   await assert.rejects(probeAudio(f('silent-video.mp4'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
-  await assert.rejects(probeAudio(f('header.flac'), config), rejectsWith('INPUT_CORRUPT'));
-  for (const name of ['mid.flac', 'truncated.flac']) {
-    const probe = await probeAudio(f(name), config);
-    await assert.rejects(decodeToRawFile(f(name), probe, f(`${name}.f32`), config), rejectsWith('INPUT_CORRUPT'), name);
+  // Whether the probe or the decoder notices first, the answer is the same.
+  for (const name of ['header.flac', 'mid.flac', 'truncated.flac']) {
+    const both = async () => decodeToRawFile(f(name), await probeAudio(f(name), config), f(`${name}.f32`), config);
+    await assert.rejects(both(), rejectsWith('INPUT_CORRUPT'), name);
   }
 });
 

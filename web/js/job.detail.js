@@ -12,9 +12,10 @@ import { loadView } from './views/registry.js';
  * and the raw result. Opened by the `#job=<id>` address, so a reload shows the same job.
  */
 export class JobDetail {
-  constructor(model, { panel, processors }) {
+  constructor(model, { panel, placeholder, processors }) {
     this.model = model;
     this.panel = panel;
+    this.placeholder = placeholder;
     this.processors = new Map(processors.map((p) => [p.name, p]));
     this.id = null;
     this.view = null;
@@ -35,6 +36,7 @@ export class JobDetail {
     this.destroyView();
     this.id = id;
     this.panel.hidden = false;
+    if (this.placeholder) this.placeholder.hidden = true;
     this.build();
     replace(this.els.title, 'Loading…');
     let job = this.model.jobs.get(id);
@@ -57,7 +59,8 @@ export class JobDetail {
     this.destroyView();
     this.id = null;
     this.panel.hidden = true;
-    if (location.hash.startsWith('#job=')) history.replaceState(null, '', location.pathname + location.search);
+    if (this.placeholder) this.placeholder.hidden = false;
+    if (location.href.includes('#')) history.replaceState(null, '', location.pathname + location.search);
     if (deleted) this.panel.dispatchEvent(new CustomEvent('closed'));
   }
 
@@ -74,7 +77,8 @@ export class JobDetail {
   build() {
     const title = h('h2', { id: 'detail-title', tabindex: '-1' });
     const close = h('button', { type: 'button', class: 'close', 'aria-label': 'Close job details' }, '×');
-    close.addEventListener('click', () => this.close());
+    // Through the address, so the list's selection follows (see main.js's router).
+    close.addEventListener('click', () => { location.hash = ''; });
     this.els = {
       title,
       facts: h('dl', { class: 'facts' }),

@@ -61,7 +61,7 @@ export function registerRun(program: Command) {
           if (!mimeMatches(mime, processor.input.accept)) throw new InputError('INPUT_UNSUPPORTED_TYPE', `${name} does not accept ${mime}`);
           const fi = await fileInputFromPath(file, mime);
           if (!isUrl) fi.name = path.basename(inputArg);
-          await processor.validate?.(fi, config);
+          await processor.validate?.(fi, config, params);
           input = fi;
         }
         const result = await processor.run(ctx, input, params);

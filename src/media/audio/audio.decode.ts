@@ -4,6 +4,12 @@ import { InputError } from '../../jobs/errors.js';
 import { SAFE_INPUT_ARGS, type AudioProbe } from './audio.probe.js';
 import { firstErrorLine, runTool } from './audio.tool.js';
 
+/**
+ * Demuxers whose header gives the stream's exact length (a sample count or a precise duration),
+ * unlike MPEG audio or ADTS, whose duration may be estimated from the bitrate.
+ */
+const EXACT_LENGTH_FORMATS = new Set(['wav', 'w64', 'flac', 'aiff', 'caf', 'mov', 'mp4', 'm4a', 'ogg', 'matroska', 'webm', 'wv', 'tta', 'ape']);
+
 /** Bytes of one stereo float32 frame in a raw file written by `decodeToRawFile`. */
 export const BYTES_PER_FRAME_STEREO = 8;
 
@@ -62,14 +68,19 @@ export async function decodeToRawFile(file: string, probe: AudioProbe, rawPath: 
   if (seconds > limit) {
     throw new InputError('AUDIO_TOO_LONG', `The audio lasts more than ${limit} s (the limit)`, { details: { limit } });
   }
-  const warnings = run.stderr.split('\n').map((l) => l.trim()).filter((l) => /error|invalid|failed/i.test(l));
-  // ffmpeg skips frames it cannot decode and still exits 0. A few glitches in a long lossy file
-  // are normal; a file whose decoded length falls well short of its header is damaged.
-  if (warnings.length > 0 && probe.duration !== undefined && seconds < probe.duration * 0.99 - 0.05) {
-    throw new InputError('INPUT_CORRUPT', `The audio is damaged: ${((1 - seconds / probe.duration) * 100).toFixed(0)}% of it could not be decoded (${firstErrorLine(warnings.join('\n'))})`, {
-      details: { format: probe.format, codec: probe.codec, decodedSeconds: seconds, headerSeconds: probe.duration },
-    });
+  const warnings = [...new Set(run.stderr.split('\n').map((l) => l.trim()).filter((l) => /error|invalid|failed/i.test(l)))];
+  // ffmpeg skips what it cannot decode and still exits 0, often without a word (the FLAC parser
+  // resyncs silently). Containers that state their exact length tell a damaged or truncated file
+  // by the samples missing; for the others a shortfall only counts when the decoder complained.
+  if (probe.duration !== undefined) {
+    const missing = probe.duration - seconds;
+    const exact = probe.format.split(',').some((n) => EXACT_LENGTH_FORMATS.has(n));
+    if (missing > 0.1 && missing > 0.02 * probe.duration && (exact || warnings.length > 0)) {
+      throw new InputError('INPUT_CORRUPT', `The audio is damaged or truncated: ${((missing / probe.duration) * 100).toFixed(0)}% of it could not be decoded${warnings.length ? ` (${firstErrorLine(warnings.join('\n'))})` : ''}`, {
+        details: { format: probe.format, codec: probe.codec, decodedSeconds: seconds, headerSeconds: probe.duration },
+      });
+    }
   }
-  return { path: rawPath, frames, sampleRate: rate, warnings: [...new Set(warnings)].slice(0, 5) };
+  return { path: rawPath, frames, sampleRate: rate, warnings: warnings.slice(0, 5) };
 }
 

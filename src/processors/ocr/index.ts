@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
+import { validateImageInput } from '../../media/image/image.validate.js';
 import { InputError } from '../../jobs/errors.js';
 import { defineProcessor } from '../processor.types.js';
 import { OCR_IMAGE_TYPES } from './ocr.image.js';
-import { availableLanguages } from './ocr.languages.js';
+import { availableLanguages, resolveLanguages } from './ocr.languages.js';
 import type { OcrResult } from './ocr.result.js';
 
 export type { OcrBlock, OcrBox, OcrLine, OcrResult, OcrWord } from './ocr.result.js';
@@ -48,6 +49,12 @@ export const ocrProcessor = defineProcessor({
     return langs.includes('eng')
       ? { ok: true, detail: `languages: ${langs.join(', ')}` }
       : { ok: false, detail: 'the @tesseract.js-data/eng package is missing' };
+  },
+  // Header, pixel limit and truncation, checked at submit so bad input gets its 4xx at once.
+  // Languages too: a missing traineddata package is the client's 400, not a failed job.
+  async validate(input, config, params) {
+    resolveLanguages(params.lang, config);
+    await validateImageInput(input, config);
   },
   async run(ctx, input, params): Promise<OcrResult> {
     if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'OCR needs an image file');

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { validateImageInput } from '../../media/image/image.validate.js';
 import { Type } from 'typebox';
 import { InputError } from '../../jobs/errors.js';
 import { IMAGE_MIME_TYPES } from '../../media/image/image.formats.js';
@@ -62,6 +63,8 @@ export const upscaleProcessor = defineProcessor({
     }
     return missing.length ? { ok: false, detail: `models missing: ${missing.join(', ')}` } : { ok: true, detail: `models: ${MODEL_NAMES.join(', ')}` };
   },
+  // Header, pixel limit and truncation, checked at submit so bad input gets its 4xx at once.
+  validate: (input, config) => validateImageInput(input, config),
   async run(ctx, input, params): Promise<UpscaleResult> {
     if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'upscale needs an image file');
     const { runUpscale } = await import('./upscale.run.js');

@@ -1,0 +1,103 @@
+import { api, ApiError, getApiKey, onUnauthorized, setApiKey } from './api.client.js';
+import { announce } from './announce.js';
+import { JobDetail } from './job.detail.js';
+import { JobsList } from './jobs.list.js';
+import { JobsModel } from './jobs.model.js';
+import { $, $$ } from './lib/dom.js';
+import { openEventStream } from './sse.client.js';
+import { initSubmit } from './submit.form.js';
+
+/**
+ * The page's start: reveal the enhanced controls, load the processors, open the live event stream
+ * (before the first list load, so nothing falls between them), load the jobs, open the job named in
+ * the address. `html[data-ready]` and the `mediaflow:interactive` performance mark say when the
+ * page is usable (the benchmark and the tests wait for them).
+ */
+async function main() {
+  for (const el of $$('.js-only')) el.hidden = false;
+  initSettings();
+
+  let processors;
+  try {
+    processors = (await api('/v1/processors')).items;
+  } catch (err) {
+    const msg = err instanceof ApiError ? `${err.detail || err.title} (${err.code})` : String(err);
+    $('#boot-error').hidden = false;
+    $('#boot-error').textContent = `The job server did not answer: ${msg}. The plain OCR form above still works.`;
+    return;
+  }
+
+  const model = new JobsModel();
+  const query = new URL(location.href).searchParams;
+  model.filters = { processor: query.get('processor') ?? '', status: query.get('status') ?? '' };
+
+  const detail = new JobDetail(model, { panel: $('#detail'), placeholder: $('#detail-placeholder'), processors });
+  const list = new JobsList(model, {
+    list: $('#job-list'), empty: $('#jobs-empty'), more: $('#jobs-more'),
+    filterProcessor: $('#filter-processor'), filterStatus: $('#filter-status'), processors,
+    selectedId: null,
+  });
+  initSubmit({
+    form: $('#ocr-form'), processors, model,
+    onCreated: (job) => { location.hash = `job=${encodeURIComponent(job.id)}`; },
+  });
+
+  const live = $('#live');
+  let everOpen = false;
+  openEventStream('/v1/events', {
+    onEvent: (type, data) => model.applyEvent(type, data),
+    onState: (state) => {
+      live.hidden = false;
+      live.dataset.state = state;
+      live.textContent = state === 'open' ? 'live' : 'reconnecting…';
+      // After a reconnection the stream replays what was missed (Last-Event-ID); a first open needs nothing.
+      if (state === 'open' && everOpen) model.load().catch(() => {});
+      if (state === 'open') everOpen = true;
+    },
+  });
+
+  try {
+    await model.load();
+  } catch (err) {
+    announce(`The job list could not be loaded: ${err.detail || err.message} (${err.code ?? 'NETWORK'})`, 'error');
+  }
+
+  const route = (byUser) => {
+    const m = /^#job=(.+)$/.exec(location.hash);
+    const id = m ? decodeURIComponent(m[1]) : null;
+    list.select(id);
+    if (id) {
+      detail.show(id).then(() => {
+        if (!byUser) return;
+        // Move to what was opened: keyboard and screen reader users land on the job's title.
+        const narrow = window.matchMedia('(max-width: 999px)').matches;
+        $('#detail-title')?.focus({ preventScroll: !narrow });
+      });
+    } else detail.close();
+  };
+  window.addEventListener('hashchange', () => route(true));
+  route(false);
+
+  document.documentElement.dataset.ready = 'true';
+  performance.mark('mediaflow:interactive');
+}
+
+function initSettings() {
+  const settings = $('#settings');
+  const input = $('#api-key');
+  const form = $('#settings-form');
+  input.value = getApiKey();
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    setApiKey(input.value.trim());
+    announce(input.value.trim() ? 'API key saved in this browser; reloading…' : 'API key removed; reloading…');
+    setTimeout(() => location.reload(), 600);
+  });
+  let told = false;
+  onUnauthorized(() => {
+    settings.open = true;
+    if (!told) { told = true; announce('This server needs an API key: enter it under Settings.', 'error'); }
+  });
+}
+
+main();
