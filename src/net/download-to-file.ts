@@ -148,6 +148,7 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
 
       const before = received;
       let dropped: unknown;
+      let fileError: unknown;
       try {
         for await (const chunk of res as AsyncIterable<Buffer>) {
           received += chunk.length;
@@ -155,14 +156,20 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
             res.destroy();
             throw tooLarge(maxBytes, total);
           }
-          await writer.push(chunk);
+          await writer.push(chunk).catch((err: unknown) => {
+            fileError = err; // a full disk is not a dropped connection: never resumed
+            throw err;
+          });
           report();
         }
         // A body cut short without a socket error (e.g. a proxy closing cleanly) is a drop too.
         if (!res.complete || (total !== undefined && received < total)) dropped = new Error('the connection closed before the end of the body');
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof InputError) throw err;
+        if (err instanceof InputError || err === fileError) {
+          res.destroy();
+          throw err;
+        }
         dropped = err;
       }
       await writer.flush();

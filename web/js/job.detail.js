@@ -155,7 +155,9 @@ export class JobDetail {
     const mod = await loader;
     if (job.id !== this.id) return;
     // A view renders once the job succeeded, or earlier when it shows partial outputs (recordings).
-    const ready = job.status === 'succeeded' || (mod.live && job.outputs.length > 0);
+    // (`finishedAt` tells the fetched job from one whose status an event has just changed: its
+    // result arrives with the fetch that follows.)
+    const ready = (job.status === 'succeeded' && job.finishedAt) || (mod.live && job.outputs.length > 0);
     // One view per job: a live view follows the job to its end through update().
     const key = ready ? job.id : '';
     if (!ready) {

@@ -28,50 +28,67 @@ export function registerRun(program: Command) {
     .option('-o, --out <dir>', 'output folder', 'mediaflow-out')
     .option('--json', 'print the result as JSON only')
     .addHelpText('after', () => `\nProcessors: ${enabledProcessors(false).map((p) => p.name).join(', ')}`)
-    .action(async (name: string, inputArg: string, opts) => {
-      const config = configFrom(opts);
-      const processor = getProcessor(name, config.enableTestProcessors);
-      if (!processor) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${name}; known: ${enabledProcessors(config.enableTestProcessors).map((p) => p.name).join(', ')}`);
-      const params = validateParams(processor, opts.param);
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
-      const scratch = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-run-'));
-      const bar = opts.json ? null : progressLine(process.stderr);
-      const ctx = await createLocalContext({
-        config,
-        outDir: path.resolve(opts.out),
-        signal: controller.signal,
-        onProgress: (f, stage) => bar?.update(f, stage),
-        onLog: (m, level) => { if (level !== 'debug' && !opts.json) bar?.log(`[${level}] ${m}`); },
-        onOutput: (o) => bar?.log(`wrote ${path.join(opts.out, o.name)} (${o.size} bytes)`),
-      });
-      try {
-        let input: JobInput;
-        const isUrl = /^https?:\/\//i.test(inputArg);
-        if (processor.input.kind === 'url') {
-          if (!isUrl) throw new InputError('URL_INVALID', `${name} takes an http(s) URL`);
-          input = { kind: 'url', url: inputArg };
-        } else {
-          let file = inputArg;
-          if (isUrl) {
-            file = path.join(scratch, 'input');
-            await downloadToFile(inputArg, file, { config, maxBytes: config.uploadLimitMb * 1048576, signal: controller.signal });
-          }
-          const mime = await sniffMime(file);
-          if (!mimeMatches(mime, processor.input.accept)) throw new InputError('INPUT_UNSUPPORTED_TYPE', `${name} does not accept ${mime}`);
-          const fi = await fileInputFromPath(file, mime);
-          if (!isUrl) fi.name = path.basename(inputArg);
-          await processor.validate?.(fi, config, params);
-          input = fi;
-        }
-        const result = await processor.run(ctx, input, params);
-        bar?.done();
-        await writeFile(path.join(path.resolve(opts.out), 'result.json'), JSON.stringify(result, null, 2));
-        console.log(JSON.stringify(result, null, opts.json ? 0 : 2));
-      } finally {
-        bar?.done();
-        await ctx.dispose();
-        await rm(scratch, { recursive: true, force: true });
+    .action((name: string, inputArg: string, opts) => runLocal(name, inputArg, opts.param, opts));
+}
+
+export interface RunLocalOptions {
+  out: string;
+  json?: boolean;
+  data?: string;
+  config?: string;
+  logLevel?: string;
+  /** Extra configuration (e.g. `{ network: { allowPrivate: true } }`). */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Runs one processor here and now (no server, no queue): the input is checked as the API would,
+ * the outputs are written to `out/`, progress goes to stderr, the result JSON to stdout and
+ * `out/result.json`. Ctrl-C cancels (processors keep what they finished, e.g. recorded fragments).
+ */
+export async function runLocal(name: string, inputArg: string, rawParams: Record<string, unknown>, opts: RunLocalOptions) {
+  const config = configFrom(opts as unknown as Record<string, unknown>, opts.extra ?? {});
+  const processor = getProcessor(name, config.enableTestProcessors);
+  if (!processor) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${name}; known: ${enabledProcessors(config.enableTestProcessors).map((p) => p.name).join(', ')}`);
+  const params = validateParams(processor, rawParams);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-run-'));
+  const bar = opts.json ? null : progressLine(process.stderr);
+  const ctx = await createLocalContext({
+    config,
+    outDir: path.resolve(opts.out),
+    signal: controller.signal,
+    onProgress: (f, stage) => bar?.update(f, stage),
+    onLog: (m, level) => { if (level !== 'debug') bar?.log(`[${level}] ${m}`); },
+    onOutput: (o) => bar?.log(`wrote ${path.join(opts.out, o.name)} (${o.size} bytes)`),
+  });
+  try {
+    let input: JobInput;
+    const isUrl = /^https?:\/\//i.test(inputArg);
+    if (processor.input.kind === 'url') {
+      if (!isUrl) throw new InputError('URL_INVALID', `${name} takes an http(s) URL`);
+      input = { kind: 'url', url: inputArg };
+    } else {
+      let file = inputArg;
+      if (isUrl) {
+        file = path.join(scratch, 'input');
+        await downloadToFile(inputArg, file, { config, maxBytes: config.uploadLimitMb * 1048576, signal: controller.signal });
       }
-    });
+      const mime = await sniffMime(file);
+      if (!mimeMatches(mime, processor.input.accept)) throw new InputError('INPUT_UNSUPPORTED_TYPE', `${name} does not accept ${mime}`);
+      const fi = await fileInputFromPath(file, mime);
+      if (!isUrl) fi.name = path.basename(inputArg);
+      await processor.validate?.(fi, config, params);
+      input = fi;
+    }
+    const result = await processor.run(ctx, input, params);
+    bar?.done();
+    await writeFile(path.join(path.resolve(opts.out), 'result.json'), JSON.stringify(result, null, 2));
+    console.log(JSON.stringify(result, null, opts.json ? 0 : 2));
+  } finally {
+    bar?.done();
+    await ctx.dispose();
+    await rm(scratch, { recursive: true, force: true });
+  }
 }

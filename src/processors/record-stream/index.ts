@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Type } from 'typebox';
 import { InputError } from '../../jobs/errors.js';
 import { defineProcessor } from '../processor.types.js';
@@ -44,8 +46,6 @@ export const recordStreamProcessor = defineProcessor({
   async run(ctx, input, params): Promise<RecordStreamJobResult> {
     if (input.kind !== 'url') throw new InputError('INPUT_MISSING', 'record-stream takes the URL of an HLS playlist');
     const { recordStream } = await import('./record.js');
-    const path = await import('node:path');
-    const { rm } = await import('node:fs/promises');
     const mime = params.format === 'ts' ? 'video/mp2t' : 'video/mp4';
     const r = await recordStream({
       playlistUrl: input.url,

@@ -140,8 +140,9 @@ async function runTiles(img: RawImage, pool: InferencePool, px: AxisPlan, py: Ax
       const rh = ty.regionEnd - ty.regionStart;
       const rw = tx.regionEnd - tx.regionStart;
       const tile = extractRegion(img, tx.regionStart, ty.regionStart, rw, rh);
-      const job = pool.run(tile, rh, rw).then((res) => {
-        accumulate(band, bandTop, W, res, rw * s, tx.regionStart * s, ty.regionStart * s,
+      const top = bandTop;
+      const job = pool.run(tile, rh, rw).then(async (res) => {
+        await accumulate(band, top, W, res, rw * s, tx.regionStart * s, ty.regionStart * s,
           tx.windowStart * s, tx.windowEnd * s, ty.windowStart * s, ty.windowEnd * s, wx[i], wy);
         progress(++done);
       });
@@ -155,7 +156,7 @@ async function runTiles(img: RawImage, pool: InferencePool, px: AxisPlan, py: Ax
     // Rows above the next tile row's window are final; the overlap rows move to the band's top.
     const next = j + 1 < py.tiles.length ? py.tiles[j + 1].windowStart * s : img.height * s;
     const bandEnd = ty.windowEnd * s;
-    finalizeRows(band, bandTop, next, W, out, outC);
+    await finalizeRows(band, bandTop, next, W, out, outC);
     const carry = (bandEnd - next) * W * 3;
     band.copyWithin(0, (next - bandTop) * W * 3, (bandEnd - bandTop) * W * 3);
     band.fill(0, carry);
@@ -179,9 +180,18 @@ function extractRegion(img: RawImage, x0: number, y0: number, w: number, h: numb
   return tile;
 }
 
-function accumulate(band: Float32Array, bandTop: number, W: number, res: Float32Array, resW: number, resX0: number, resY0: number,
-  x0: number, x1: number, y0: number, y1: number, wx: Float32Array, wy: Float32Array): void {
+/**
+ * Rows of pixel work between yields to the event loop: about 5 ms each, so a worker process keeps
+ * answering heartbeats and progress while a ×8 tile (12 M samples) is blended.
+ */
+const SAMPLES_PER_SLICE = 1 << 20;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function accumulate(band: Float32Array, bandTop: number, W: number, res: Float32Array, resW: number, resX0: number, resY0: number,
+  x0: number, x1: number, y0: number, y1: number, wx: Float32Array, wy: Float32Array): Promise<void> {
+  const rowsPerSlice = Math.max(1, Math.floor(SAMPLES_PER_SLICE / ((x1 - x0) * 3)));
   for (let y = y0; y < y1; y++) {
+    if (y > y0 && (y - y0) % rowsPerSlice === 0) await yieldToLoop();
     const fy = wy[y - y0];
     let b = ((y - bandTop) * W + x0) * 3;
     let r = ((y - resY0) * resW + (x0 - resX0)) * 3;
@@ -194,8 +204,10 @@ function accumulate(band: Float32Array, bandTop: number, W: number, res: Float32
   }
 }
 
-function finalizeRows(band: Float32Array, bandTop: number, until: number, W: number, out: Buffer, outC: number): void {
+async function finalizeRows(band: Float32Array, bandTop: number, until: number, W: number, out: Buffer, outC: number): Promise<void> {
+  const rowsPerSlice = Math.max(1, Math.floor(SAMPLES_PER_SLICE / (W * 3)));
   for (let y = bandTop; y < until; y++) {
+    if (y > bandTop && (y - bandTop) % rowsPerSlice === 0) await yieldToLoop();
     let b = (y - bandTop) * W * 3;
     let o = y * W * outC;
     for (let x = 0; x < W; x++, o += outC) {

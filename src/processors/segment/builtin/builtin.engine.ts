@@ -83,7 +83,10 @@ export function segmentPixels(img: PixelImage, opts: BuiltinOptions = {}): Built
   progress(0.35, 'threshold');
   let mask: Uint8Array = new Uint8Array(n);
   for (let i = 0; i < n; i++) mask[i] = contrast[i] > threshold ? 1 : 0;
-  mask = close(open(mask, w, h, 1), w, h, 1);
+  // Opening removes specks and hair-thin features (ruled lines, scratches, cables) that are not
+  // objects; its radius grows with the image so that it means the same at any resolution.
+  const radius = Math.max(1, Math.min(3, Math.round(Math.min(w, h) / 400)));
+  mask = close(open(mask, w, h, radius), w, h, 1);
   if (opts.fillHoles ?? true) mask = fillHoles(mask, w, h);
   check();
 
