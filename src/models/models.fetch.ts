@@ -39,6 +39,7 @@ export interface FetchedModel {
  * not refused here.
  */
 export async function fetchModel(opts: FetchModelOptions): Promise<FetchedModel> {
+  opts.signal?.throwIfAborted();
   const expected = opts.sha256.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(expected)) throw new MediaflowError('INVALID_REQUEST', 'sha256 must be 64 hexadecimal digits');
   if (!isSafeOutputName(opts.file)) throw new MediaflowError('INVALID_FILENAME', `unsafe model file name ${JSON.stringify(opts.file)}`);

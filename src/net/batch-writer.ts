@@ -1,9 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
 
 /**
- * Writes a stream of chunks to a file in ~1 MiB batches, one batch in flight while the next one
- * fills. Each batch is joined into one buffer (one copy) so that, once written, it can be handed
- * whole to `onWritten` (the off-thread hash takes ownership of it). Hand-written rather than a `fs.WriteStream` in a pipeline because a resumable
+ * Writes a stream of chunks to a file in ~1 MiB `writev` batches, one batch in flight while the
+ * next one fills. Hand-written rather than a `fs.WriteStream` in a pipeline because a resumable
  * download must know exactly which bytes reached the file when the connection drops: a destroyed
  * write stream may discard queued chunks, which would leave a hole that a `Range` resume cannot
  * see. Here every pushed chunk is written once `flush()` resolves, and `position` is the truth.
@@ -12,17 +11,16 @@ export class BatchWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private inflight: Promise<void> = Promise.resolve();
+  private readonly batchBytes: number;
+  private readonly onWritten?: (position: number, length: number) => void;
   /** Bytes handed to the file so far (complete once `flush()` has resolved). */
   position = 0;
 
-  private readonly batchBytes: number;
-  private readonly onWritten?: (buf: Buffer) => void;
-
   /**
    * @param opts.batchBytes bytes gathered before a write (default 1 MiB).
-   * @param opts.onWritten called with each batch after it reached the file, in file order; it may keep the buffer.
+   * @param opts.onWritten called with the file range of each batch once it is in the file, in file order.
    */
-  constructor(private readonly fh: FileHandle, opts: { batchBytes?: number; onWritten?: (buf: Buffer) => void } = {}) {
+  constructor(private readonly fh: FileHandle, opts: { batchBytes?: number; onWritten?: (position: number, length: number) => void } = {}) {
     this.batchBytes = opts.batchBytes ?? 1 << 20;
     this.onWritten = opts.onWritten;
   }
@@ -54,23 +52,33 @@ export class BatchWriter {
   }
 
   private startWrite(): void {
-    const buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const bufs = this.pending;
     const at = this.position;
-    this.position += this.pendingBytes;
+    const bytes = this.pendingBytes;
+    this.position += bytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const p = writeAll(this.fh, buf, at).then(() => this.onWritten?.(buf));
+    const p = writeAll(this.fh, bufs, at).then(() => this.onWritten?.(at, bytes));
     // Observed by the next push/flush; the no-op catch keeps Node from calling it unhandled meanwhile.
     p.catch(() => undefined);
     this.inflight = p;
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  // A regular file takes the whole buffer in practice; a short write is handled anyway.
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
+async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let left = bufs;
+  let pos = position;
+  while (left.length > 0) {
+    const { bytesWritten } = await fh.writev(left, pos);
+    pos += bytesWritten;
+    // writev to a regular file writes everything in practice; a short write is handled anyway.
+    let skip = bytesWritten;
+    const rest: Buffer[] = [];
+    for (const b of left) {
+      if (skip >= b.length) { skip -= b.length; continue; }
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    left = rest;
   }
 }

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config.schema.js';
 import { InputError, MediaflowError } from '../jobs/errors.js';
 import { BatchWriter } from './batch-writer.js';
 import { downloadFileName } from './content-name.js';
-import { OffThreadHash } from './hash-worker.js';
+import { FileHasher } from './hash-worker.js';
 import { classifyNetworkError, httpStatusError, openUrl } from './http-client.js';
 import type { UrlGuardOptions } from './url-guard.js';
 
@@ -80,9 +80,9 @@ export async function downloadToFile(url: string, destPath: string, opts: Downlo
   const maxResumes = opts.maxResumes ?? 5;
   const { signal } = opts;
   const fh = await open(destPath, 'w');
-  // The hash follows what reached the file, batch by batch, on another core.
-  const hasher = new OffThreadHash();
-  const writer = new BatchWriter(fh, { onWritten: (buf) => hasher.update(buf) });
+  // The hash follows what reached the file, batch by batch, read back on another core.
+  const hasher = new FileHasher(destPath);
+  const writer = new BatchWriter(fh, { onWritten: (position, length) => hasher.written(position, length) });
   let received = 0;
   let best = 0;
   let stalls = 0;

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.port.js';
@@ -25,9 +25,11 @@ export interface JobContextDeps {
  * The worker's ProcessorContext: outputs go to the blob store and are attached to the job at once
  * (clients can fetch them while the job runs); progress is throttled to one write per 200 ms.
  */
-export async function createJobContext(d: JobContextDeps): Promise<ProcessorContext & { flush(): Promise<void> }> {
+export async function createJobContext(d: JobContextDeps): Promise<ProcessorContext & { flush(): Promise<void>; readonly tmpdirIfCreated: string | null }> {
   const tmpRoot = path.join(d.config.data, 'tmp');
-  const tmpdir = await mkdtemp(path.join(tmpRoot, `job-${d.job.id.slice(0, 8)}-`));
+  // Made on first use: most jobs of light processors never need one, and the queue's throughput
+  // should not pay two filesystem calls per job for it.
+  let tmpdir: string | null = null;
   let lastWrite = 0;
   let pending: { f: number; stage: string | null } | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -46,7 +48,16 @@ export async function createJobContext(d: JobContextDeps): Promise<ProcessorCont
   return {
     jobId: d.job.id,
     signal: d.signal,
-    tmpdir,
+    get tmpdir() {
+      if (!tmpdir) {
+        mkdirSync(tmpRoot, { recursive: true });
+        tmpdir = mkdtempSync(path.join(tmpRoot, `job-${d.job.id.slice(0, 8)}-`));
+      }
+      return tmpdir;
+    },
+    get tmpdirIfCreated() {
+      return tmpdir;
+    },
     config: d.config,
     progress(fraction, stage) {
       const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));

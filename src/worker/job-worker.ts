@@ -162,7 +162,7 @@ export class JobWorker {
       }
     } finally {
       clearTimeout(timeout);
-      if (ctx) await rm(ctx.tmpdir, { recursive: true, force: true }).catch(() => undefined);
+      if (ctx?.tmpdirIfCreated) await rm(ctx.tmpdirIfCreated, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

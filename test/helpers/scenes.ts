@@ -55,13 +55,16 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-function inside(s: Shape, x: number, y: number): boolean {
-  const a = (s.angle * Math.PI) / 180;
-  const dx = x - s.cx, dy = s.cy - y; // visual y points up
-  const u = dx * Math.cos(a) + dy * Math.sin(a);
-  const v = -dx * Math.sin(a) + dy * Math.cos(a);
-  if (s.kind === 'rect') return Math.abs(u) <= s.length / 2 && Math.abs(v) <= s.width / 2;
-  return (u / (s.length / 2)) ** 2 + (v / (s.width / 2)) ** 2 <= 1;
+/** A point-in-shape test with the shape's rotation precomputed. */
+function insideTest(s: Shape): (x: number, y: number) => boolean {
+  const a = (s.angle * Math.PI) / 180, c = Math.cos(a), sn = Math.sin(a);
+  const hl = s.length / 2, hw = s.width / 2;
+  return (x, y) => {
+    const dx = x - s.cx, dy = s.cy - y; // visual y points up
+    const u = dx * c + dy * sn, v = -dx * sn + dy * c;
+    if (s.kind === 'rect') return Math.abs(u) <= hl && Math.abs(v) <= hw;
+    return (u / hl) ** 2 + (v / hw) ** 2 <= 1;
+  };
 }
 
 function bounds(s: Shape, w: number, h: number): [number, number, number, number] {
@@ -77,16 +80,23 @@ export function drawScene(spec: SceneSpec): Scene {
   const top = new Int16Array(w * h).fill(-1); // which shape covers each pixel centre
   const SS = 4;
   shapes.forEach((s, si) => {
+    const inside = insideTest(s);
     const [x0, y0, x1, y1] = bounds(s, w, h);
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
-        let cover = 0;
-        for (let sy = 0; sy < SS; sy++) for (let sx = 0; sx < SS; sx++) if (inside(s, x + (sx + 0.5) / SS, y + (sy + 0.5) / SS)) cover++;
-        if (!cover) continue;
-        const f = cover / (SS * SS);
+        // Shapes are convex and much larger than a pixel: one whose corners are all inside is
+        // wholly inside; one with no corner and not its centre inside is (almost) wholly outside.
+        const corners = +inside(x, y) + +inside(x + 1, y) + +inside(x, y + 1) + +inside(x + 1, y + 1);
+        if (corners === 0 && !inside(x + 0.5, y + 0.5)) continue;
+        let f = 1;
+        if (corners !== 4) {
+          let cover = 0;
+          for (let sy = 0; sy < SS; sy++) for (let sx = 0; sx < SS; sx++) if (inside(x + (sx + 0.5) / SS, y + (sy + 0.5) / SS)) cover++;
+          f = cover / (SS * SS);
+        }
         const k = (y * w + x) * 3;
         for (let c = 0; c < 3; c++) colour[k + c] = colour[k + c] * (1 - f) + s.color[c] * f;
-        if (inside(s, x + 0.5, y + 0.5)) top[y * w + x] = si;
+        if (inside(x + 0.5, y + 0.5)) top[y * w + x] = si;
       }
     }
   });

@@ -27,3 +27,34 @@ for (const [model, scale, size] of [['slim', 2, 48], ['medium', 3, 32], ['thick'
     assert.ok(psnr(tfjs.image.data, hr.data) > floor, 'better than bicubic');
   });
 }
+
+test('models.paths overrides where a model is read from; broken model files are reported', async () => {
+  const { mkdtemp, readFile, writeFile, copyFile, rm } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { defaultConfig } = await import('../../src/config/load-config.js');
+  const { locateModel } = await import('../../src/processors/upscale/esrgan.models.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-upscale-model-'));
+  try {
+    const original = locateModel('slim', 2);
+    const json = JSON.parse(await readFile(original, 'utf8')) as { weightsManifest: { paths: string[] }[] };
+    await copyFile(original, path.join(dir, 'model.json'));
+    const shard = json.weightsManifest[0].paths[0];
+    // Same architecture, all weights zero: the network then outputs 0 everywhere.
+    const size = (await readFile(path.join(path.dirname(original), shard))).length;
+    await writeFile(path.join(dir, shard), Buffer.alloc(size));
+    const config = defaultConfig({ models: { paths: { 'esrgan-slim-x2': path.join(dir, 'model.json') } } });
+    assert.equal(locateModel('slim', 2, config), path.join(dir, 'model.json'));
+    const img = await photoCrop('coffee.png', 100, 100, 24, 24);
+    const out = await upscaleRaw({ ...img, channels: 3 }, { model: 'slim', scale: 2, tile: 256, threads: 1, config });
+    assert.ok(out.image.data.every((v) => v === 0), 'the overriding (zeroed) weights were used');
+
+    await writeFile(path.join(dir, shard), Buffer.alloc(size - 4));
+    await assert.rejects(
+      upscaleRaw({ ...img, channels: 3 }, { model: 'slim', scale: 2, tile: 256, threads: 1, config }),
+      (err: unknown) => (err as { code?: string }).code === 'MODEL_MISSING',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

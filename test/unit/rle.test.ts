@@ -4,6 +4,7 @@ import {
   fromSeedRle, maskIou, rleArea, rleDecode, rleEncode, rleFromLabels, rleFrString, rleIou, rleMerge, rleToBbox, rleToString,
   toCocoJson, toSeedRle,
 } from '../../src/processors/segment/coco-rle.js';
+import { decodeSeedMask } from '../helpers/scenes-rle.js';
 
 // Known vectors: pycocotools' own output for these masks, as asserted by the test suite of
 // pytorchcocotools (which checks each expectation against `pycocotools.mask.encode`/`merge`).
@@ -27,27 +28,7 @@ const COMPLEX_UNION = 'RT_32X<9SD3f;3ZDNb;5_DKU;DeDd05HU;b0kD_OS;b0nD]OQ;e0nD[OR
 
 /** A decoder written from the format description alone (not from the module under test). */
 function independentDecode(b64: string, h: number, w: number): Uint8Array {
-  const s = Buffer.from(b64, 'base64');
-  const counts: number[] = [];
-  let p = 0;
-  while (p < s.length) {
-    let value = 0, shift = 0, byte: number;
-    do {
-      byte = s[p++] - 48;
-      value += (byte & 31) * Math.pow(2, shift);
-      shift += 5;
-    } while (byte & 32);
-    if (byte & 16) value -= Math.pow(2, shift);
-    if (counts.length >= 3) value += counts[counts.length - 2];
-    counts.push(value);
-  }
-  const mask = new Uint8Array(h * w);
-  let idx = 0;
-  counts.forEach((n, j) => {
-    for (let k = 0; k < n; k++, idx++) if (j % 2) mask[(idx % h) * w + Math.floor(idx / h)] = 1;
-  });
-  assert.equal(idx, h * w, 'counts cover the mask');
-  return mask;
+  return decodeSeedMask({ counts: b64, size: [h, w] });
 }
 
 function randomMask(h: number, w: number, rnd: () => number): Uint8Array {

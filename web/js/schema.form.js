@@ -35,8 +35,8 @@ function choicesOf(prop) {
   return null;
 }
 
-/** Renders `code` spans of a description written in Markdown style. */
-function describe(text) {
+/** Renders the `code` spans of a description written in Markdown style. */
+export function describe(text) {
   return String(text).split('`').map((part, i) => (i % 2 ? h('code', {}, part) : part));
 }
 

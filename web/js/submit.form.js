@@ -1,7 +1,7 @@
 import { ApiError, submitJson, uploadJob } from './api.client.js';
 import { h, replace } from './lib/dom.js';
 import { bytes, pct } from './lib/format.js';
-import { buildParamsForm } from './schema.form.js';
+import { buildParamsForm, describe } from './schema.form.js';
 
 const LAST_PROCESSOR = 'mediaflow.processor';
 
@@ -68,7 +68,7 @@ export function initSubmit({ form, processors, model, onCreated }) {
     const p = current();
     if (!p) return;
     try { localStorage.setItem(LAST_PROCESSOR, p.name); } catch { /* storage disabled */ }
-    desc.textContent = p.description;
+    replace(desc, describe(p.description));
     const isFile = p.input.kind === 'file';
     fileArea.hidden = !isFile;
     urlArea.hidden = isFile;
@@ -156,7 +156,7 @@ export function initSubmit({ form, processors, model, onCreated }) {
         bar.remove();
         li.classList.add('ok');
         const link = h('a', { href: `#job=${encodeURIComponent(job.id)}` }, 'open job');
-        replace(state, existing ? 'same job already exists — ' : `${job.status} — `, link);
+        replace(state, existing ? 'the same job already exists — ' : 'job created — ', link);
         model.upsert(job);
         return job;
       },

@@ -36,6 +36,17 @@ function credibleDpi(dpi: number | undefined): number | undefined {
 }
 
 /**
+ * The resolution a file really declares. sharp reports 72 for files that declare none or only an
+ * aspect ratio (JFIF/pHYs unit 0), where Tesseract (through Leptonica) sees 0 and estimates the
+ * resolution from the text itself. A bare 72 is therefore taken as "not declared", which keeps the
+ * results equal to the `tesseract` command's on the same file.
+ */
+function declaredDpi(density: number | undefined, unit: string | undefined): number | undefined {
+  if (density === undefined || (!unit && Math.round(density) === 72)) return undefined;
+  return credibleDpi(density);
+}
+
+/**
  * Checks the image against the pixel limit from its header alone (before any pixel is decoded), then
  * decodes it once with sharp: EXIF orientation applied, transparency flattened onto white (text drawn
  * on a transparent background would otherwise become black on black), 8-bit.
@@ -69,7 +80,7 @@ export async function prepareImage(file: string, mime: string, maxPixels: number
       data: Buffer.concat([header, data]),
       width: info.width,
       height: info.height,
-      dpi: credibleDpi(meta.density),
+      dpi: declaredDpi(meta.density, meta.resolutionUnit),
       format: probe.format,
     };
   } catch (err) {

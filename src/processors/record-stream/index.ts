@@ -40,6 +40,7 @@ export const recordStreamProcessor = defineProcessor({
   description: 'Records an HLS live stream (an .m3u8 playlist URL) for a number of seconds into playable fragments, without re-encoding. Fragments can be fetched while the recording runs; a stream that ends early ends the job with what was recorded.',
   input: { kind: 'url' },
   params: RecordStreamParamsSchema,
+  // One attempt: a retry would record a later stretch of a live stream under the same fragment names.
   policy: { concurrency: 4, timeoutMs: (MAX_RECORDING_SECONDS + 600) * 1000, attempts: 1, backoffMs: 5000, resource: 'io' },
   notes: 'Uses the ffmpeg program (tools.ffmpeg) with stream copy.',
   check: (config) => checkTool(config.tools.ffmpeg, ['-version'], 'ffmpeg'),

@@ -56,8 +56,14 @@ export async function renderOverlay(image: PixelImage, objects: readonly Overlay
     parts.push(`<text x="${(cx + stroke * 3).toFixed(1)}" y="${(cy - stroke * 3).toFixed(1)}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${fontSize}" font-weight="bold" fill="white" stroke="black" stroke-width="${Math.max(1, fontSize / 12).toFixed(1)}" paint-order="stroke">${text}</text>`);
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${parts.join('')}</svg>`;
-  return sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+  // Composited in raw form first: sharp composites last in its pipeline, and an SVG overlay would
+  // otherwise leave an alpha channel (opaque everywhere) in the PNG.
+  const { data, info } = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    .removeAlpha()
     .png({ compressionLevel: 6 })
     .toBuffer();
 }

@@ -132,9 +132,12 @@ export async function applyModel(model: SegmentModel, mix: MixReader, opts: Appl
     // Read the next window while this one is in the model, and submit it as soon as this one
     // returns, so the model thread never waits for the accumulation below.
     next = i + 1 < windows.length ? readWindow(windows[i + 1]) : null;
+    // Awaited below; until then a failed read must not count as an unhandled rejection.
+    next?.catch(() => undefined);
     const res = await inFlight!;
     opts.signal?.throwIfAborted();
     inFlight = next ? model.separate(await next) : null;
+    inFlight?.catch(() => undefined);
     stats.modelMs += res.modelMs;
     stats.dspMs += res.dspMs;
 

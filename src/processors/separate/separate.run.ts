@@ -121,7 +121,7 @@ export async function runSeparate(ctx: ProcessorContext, input: FileInput, param
       overlap: params.overlap,
       randint: seededRandint(seed),
       signal,
-      onWindow: (done, total) => ctx.progress(0.05 + 0.9 * (done / total), `window ${done}/${total}`),
+      onWindow: (done, total) => ctx.progress(0.05 + 0.89 * (done / total), `window ${done}/${total}`),
       sink: async (_start, len, data) => {
         for (const w of writers) await w.write(data, len, mean, std);
       },

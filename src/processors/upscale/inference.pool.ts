@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { MediaflowError, type ErrorCode, ERROR_CATALOGUE } from '../../jobs/errors.js';
 import type { RuntimeSpec } from './runtime.types.js';
-import type { TileReply, TileRequest, WorkerHello } from './inference.worker.js';
+import type { CloseRequest, TileReply, TileRequest, WorkerHello } from './inference.worker.js';
 
 /** The worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -98,10 +98,20 @@ export class InferencePool {
     return !this.closed;
   }
 
-  /** Stops the engines at once (a tile in progress is abandoned). */
+  /**
+   * Stops the engines. Idle ones end at once; a busy one drops its queue and ends when the tile in
+   * progress returns (see inference.worker.ts for why it is not terminated), and keeps the process
+   * alive until then. Callers that must not wait (cancellation) do not await this.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map(async (s) => {
+      if (s.busy === 0) { await s.worker.terminate(); return; }
+      const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+      s.worker.ref();
+      s.worker.postMessage({ close: true } satisfies CloseRequest);
+      await exited;
+    }));
   }
 }
 

@@ -64,10 +64,13 @@ export async function upscaleRaw(img: RawImage, opts: UpscaleOptions): Promise<U
   const W = img.width * s;
   const H = img.height * s;
   const outChannels = img.channels;
-  const out = Buffer.alloc(W * H * outChannels);
+  // Every sample is written below (colour by the tiles, alpha by upscaleAlpha): no need to zero it.
+  const out = Buffer.allocUnsafeSlow(W * H * outChannels);
 
   // Alpha first, while the pool starts: it only needs sharp's thread pool.
   const alphaDone = img.channels === 4 ? upscaleAlpha(img, s, out) : Promise.resolve();
+  // Awaited after the tiles; until then a failure must not count as an unhandled rejection.
+  alphaDone.catch(() => undefined);
 
   opts.onProgress?.(0, 'loading model');
   const pool = await startPool(opts.runtime ?? 'auto', modelPath, opts.range ?? family.range[s], Math.max(1, opts.threads ?? 1), opts.log);
@@ -80,8 +83,6 @@ export async function upscaleRaw(img: RawImage, opts: UpscaleOptions): Promise<U
     healthy = true;
   } finally {
     releasePool(pool, healthy);
-    // Never leave the alpha promise unobserved when the tiles failed first.
-    await alphaDone.catch(() => undefined);
   }
   return { image: { data: out, width: W, height: H, channels: outChannels as 3 | 4 }, tiles: total, runtime };
 }

@@ -45,8 +45,10 @@ export function drawPeaks(canvas, p, color) {
   const cols = p.length / 2;
   const mid = hgt / 2;
   for (let x = 0; x < w; x++) {
-    const c = Math.min(cols - 1, Math.floor((x * cols) / w));
-    const lo = p[c * 2], hi = p[c * 2 + 1];
+    // Every peak column under this pixel counts: picking one would alias (a tone would look quieter).
+    const c0 = Math.min(cols - 1, Math.floor((x * cols) / w)), c1 = Math.max(c0 + 1, Math.floor(((x + 1) * cols) / w));
+    let lo = 0, hi = 0;
+    for (let c = c0; c < c1 && c < cols; c++) { if (p[c * 2] < lo) lo = p[c * 2]; if (p[c * 2 + 1] > hi) hi = p[c * 2 + 1]; }
     const y0 = Math.round(mid - Math.min(1, hi) * mid), y1 = Math.round(mid - Math.max(-1, lo) * mid);
     ctx.fillRect(x, y0, 1, Math.max(1, y1 - y0)); // at least one pixel: silence shows as a line
   }

@@ -25,6 +25,9 @@ export function render(job, { mediaUrl }) {
   const root = h('div', { class: 'view view-compare' });
   root.style.setProperty('--pos', '50%');
   if (ow && oh) stage.style.aspectRatio = `${ow} / ${oh}`;
+  // At 1×, as wide as the panel but never taller than most of the screen.
+  const baseWidth = ow && oh ? `min(100%, calc(70vh * ${ow / oh}))` : '100%';
+  stage.style.width = baseWidth;
 
   const slider = h('input', { type: 'range', min: '0', max: '100', step: '0.5', value: '50', id: `${job.id}-divider`, 'aria-valuetext': 'divider at 50%' });
   const setPos = (v) => {
@@ -53,7 +56,7 @@ export function render(job, { mediaUrl }) {
     const ax = anchor ? anchor.x - b.left : b.width / 2, ay = anchor ? anchor.y - b.top : b.height / 2;
     const fx = (frame.scrollLeft + ax) / old, fy = (frame.scrollTop + ay) / old;
     root.dataset.zoom = String(zv);
-    stage.style.width = `${zv * 100}%`;
+    stage.style.width = `calc(${zv} * ${baseWidth})`;
     zoom.value = String(zv);
     zoomOut.textContent = `${zv}×`;
     frame.scrollLeft = fx * zv - ax;

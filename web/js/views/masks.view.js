@@ -37,7 +37,12 @@ export function render(job, { mediaUrl }) {
   mediaUrl(job.input.url).then((u) => { img.src = u; }).catch(() => { img.alt = 'The input image could not be loaded'; });
   const canvas = h('canvas', { class: 'mask-layer', width: W, height: H, role: 'img', 'aria-label': `${objects.length} masks` });
   const vectors = svg('svg', { class: 'mask-vectors', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
-  const figure = h('div', { class: 'mask-figure' }, img, canvas, vectors);
+  // Labels are HTML over the picture, so their text keeps its size however the image is scaled.
+  const tags = h('div', { class: 'mask-labels', 'aria-hidden': 'true' });
+  const figure = h('div', { class: 'mask-figure' }, img, canvas, vectors, tags);
+  // As wide as the panel, but never taller than most of the screen.
+  figure.style.maxWidth = `min(100%, calc(70vh * ${W / H}))`;
+  const tag = (x, y, text, cls = '') => h('span', { class: `mask-tag ${cls}`, style: `left: ${(100 * x) / W}%; top: ${(100 * y) / H}%` }, text);
 
   let highlight = -1;
   let opacity = 0.5;
@@ -55,10 +60,10 @@ export function render(job, { mediaUrl }) {
       px[p + 3] = Math.round(a * 255);
     }
     ctx.putImageData(data, 0, 0);
-    vectors.querySelectorAll('[data-k]').forEach((g) => g.classList.toggle('dim', highlight >= 0 && Number(g.dataset.k) !== highlight));
+    figure.querySelectorAll('[data-k]').forEach((g) => g.classList.toggle('dim', highlight >= 0 && Number(g.dataset.k) !== highlight));
   };
 
-  const font = Math.max(12, Math.round(Math.max(W, H) / 40));
+  const font = Math.max(W, H) / 40; // marker sizes, in image pixels
   for (const o of objects) {
     const g = svg('g', { dataset: { k: o.k }, style: `--c: ${o.color.css}` });
     const b = o.inst.bbox;
@@ -70,11 +75,17 @@ export function render(job, { mediaUrl }) {
     }
     if (o.centroid) {
       g.append(svg('circle', { class: 'centroid', cx: o.centroid[0], cy: o.centroid[1], r: Math.max(2, font / 5) }));
-      g.append(svg('text', { class: 'mask-id', x: o.centroid[0] + font / 3, y: o.centroid[1] - font / 3, 'font-size': font }, `#${o.id}`));
+      const t = tag(o.centroid[0], o.centroid[1], `#${o.id}`);
+      t.dataset.k = String(o.k);
+      tags.append(t);
     }
     vectors.append(g);
   }
-  if (isOrientation && Number.isFinite(r.degree)) vectors.append(angleMark(r, objects[0], W, H, font));
+  if (isOrientation && Number.isFinite(r.degree)) {
+    const mark = angleMark(r, objects[0], W, H);
+    vectors.append(mark.el);
+    tags.append(tag(mark.labelAt[0], mark.labelAt[1], fmtDeg(r.degree), 'mask-degree'));
+  }
   paint();
 
   const rows = objects.map((o) => {
@@ -125,19 +136,23 @@ function instancesOf(r) {
   return [];
 }
 
-/** For orientation: a horizontal reference and an arc from it to the axis, with the degree. */
-function angleMark(r, obj, W, H, font) {
+/** For orientation: a horizontal reference and an arc from it to the axis; where to put the degree. */
+function angleMark(r, obj, W, H) {
   const [cx, cy] = r.centroid ?? obj?.centroid ?? [W / 2, H / 2];
   const len = Math.max(obj?.half ?? 0, Math.min(W, H) / 4);
   const t = (r.degree * Math.PI) / 180;
   const rad = len * 0.6;
   const ex = cx + Math.cos(t) * rad, ey = cy - Math.sin(t) * rad;
   const sweep = r.degree > 0 ? 0 : 1; // counter-clockwise on screen is SVG's negative sweep
-  return svg('g', { class: 'angle-mark' },
-    svg('line', { class: 'reference', x1: cx - len, y1: cy, x2: cx + len, y2: cy }),
-    svg('line', { class: 'axis main-axis', x1: cx - Math.cos(t) * len, y1: cy + Math.sin(t) * len, x2: cx + Math.cos(t) * len, y2: cy - Math.sin(t) * len }),
-    svg('path', { class: 'arc', d: `M ${cx + rad} ${cy} A ${rad} ${rad} 0 0 ${sweep} ${ex} ${ey}` }),
-    svg('text', { class: 'mask-id', x: cx + rad + font / 3, y: cy - Math.sign(r.degree || 1) * font / 2, 'font-size': font }, fmtDeg(r.degree)));
+  const mid = t / 2;
+  return {
+    el: svg('g', { class: 'angle-mark' },
+      svg('line', { class: 'reference', x1: cx - len, y1: cy, x2: cx + len, y2: cy }),
+      svg('line', { class: 'axis main-axis', x1: cx - Math.cos(t) * len, y1: cy + Math.sin(t) * len, x2: cx + Math.cos(t) * len, y2: cy - Math.sin(t) * len }),
+      svg('path', { class: 'arc', d: `M ${cx + rad} ${cy} A ${rad} ${rad} 0 0 ${sweep} ${ex} ${ey}` })),
+    // Just outside the arc, halfway between the horizontal and the axis.
+    labelAt: [cx + Math.cos(mid) * rad * 1.25, cy - Math.sin(mid) * rad * 1.25],
+  };
 }
 
 const fmtDeg = (d) => (Number.isFinite(d) ? `${Number(d).toFixed(1)}°` : '—');

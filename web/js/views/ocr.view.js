@@ -73,6 +73,7 @@ export function render(job, { mediaUrl }) {
   const img = h('img', { alt: `The image that was read (${W}×${H})`, width: W, height: H, decoding: 'async' });
   mediaUrl(job.input.url).then((u) => { img.src = u; }).catch(() => { img.alt = 'The input image could not be loaded'; });
   const figure = h('div', { class: 'ocr-figure' }, img, layer);
+  figure.style.maxWidth = `min(100%, calc(70vh * ${W / H}))`; // a tall page stays on the screen
   const showAll = h('input', { type: 'checkbox', id: `${job.id}-all-boxes` });
   showAll.addEventListener('change', () => figure.classList.toggle('show-all', showAll.checked));
   const copy = h('button', { type: 'button' }, 'Copy text');
@@ -83,7 +84,7 @@ export function render(job, { mediaUrl }) {
 
   const el = h('div', { class: 'view view-ocr' },
     h('p', { class: 'summary' },
-      `${r.wordCount ?? words.length} words in ${r.lineCount ?? 0} lines · mean confidence ${Math.round(r.confidence ?? 0)}% · language ${r.language ?? '?'}`),
+      `${plural(r.wordCount ?? words.length, 'word')} in ${plural(r.lineCount ?? 0, 'line')} · mean confidence ${Math.round(r.confidence ?? 0)}% · language ${r.language ?? '?'}`),
     h('div', { class: 'ocr-grid' },
       figure,
       h('div', { class: 'ocr-side' },
@@ -91,6 +92,8 @@ export function render(job, { mediaUrl }) {
         h('div', { class: 'row' }, h('span', { class: 'field-check' }, showAll, h('label', { for: showAll.id }, 'Show all word boxes')), copy))));
   return { el };
 }
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Tesseract language codes ("eng", "eng+fra") → a BCP 47 tag for the text (the first language). */
 function langTag(code) {

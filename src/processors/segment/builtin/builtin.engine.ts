@@ -1,5 +1,5 @@
 import { contrastImage, fitBackground } from './background.model.js';
-import { close, erode, open } from './binary.morphology.js';
+import { erode, morph } from './binary.morphology.js';
 import { fillHoles, labelComponents, labelStats, type LabelBox } from './connected.components.js';
 import { distanceTransformBox } from './distance.transform.js';
 import { chooseThreshold, MAX_CONTRAST } from './threshold.js';
@@ -86,7 +86,7 @@ export function segmentPixels(img: PixelImage, opts: BuiltinOptions = {}): Built
   // Opening removes specks and hair-thin features (ruled lines, scratches, cables) that are not
   // objects; its radius grows with the image so that it means the same at any resolution.
   const radius = Math.max(1, Math.min(3, Math.round(Math.min(w, h) / 400)));
-  mask = close(open(mask, w, h, radius), w, h, 1);
+  mask = morph(mask, w, h, [['erode', radius], ['dilate', radius], ['dilate', 1], ['erode', 1]]);
   if (opts.fillHoles ?? true) mask = fillHoles(mask, w, h);
   check();
 
@@ -198,29 +198,40 @@ function blurRgb(img: PixelImage, smooth: boolean): Float32Array {
     else src[i * 3] = src[i * 3 + 1] = src[i * 3 + 2] = data[k];
   }
   if (!smooth || w < 5 || h < 5) return src;
-  const tmp = new Float32Array(n * 3);
   const rowLen = w * 3;
-  // Rows: interior without bounds checks, the two pixels at each end with clamping.
+  // Rows, in place through one row buffer: the interior without bounds checks, two pixels at each
+  // end with clamping.
+  const row = new Float32Array(rowLen);
   for (let y = 0; y < h; y++) {
     const o = y * rowLen;
-    for (let x = 0; x < w; x++) {
-      if (x === 2 && w > 4) x = w - 2; // the interior is done below
+    row.set(src.subarray(o, o + rowLen));
+    for (const x of [0, 1, w - 2, w - 1]) {
       const xm2 = x < 2 ? 0 : x - 2, xm1 = x < 1 ? 0 : x - 1, xp1 = x + 1 >= w ? w - 1 : x + 1, xp2 = x + 2 >= w ? w - 1 : x + 2;
       for (let c = 0; c < 3; c++) {
-        tmp[o + x * 3 + c] = (src[o + xm2 * 3 + c] + src[o + xp2 * 3 + c] + 4 * (src[o + xm1 * 3 + c] + src[o + xp1 * 3 + c]) + 6 * src[o + x * 3 + c]) * 0.0625;
+        src[o + x * 3 + c] = (row[xm2 * 3 + c] + row[xp2 * 3 + c] + 4 * (row[xm1 * 3 + c] + row[xp1 * 3 + c]) + 6 * row[x * 3 + c]) * 0.0625;
       }
     }
-    for (let k = o + 6, end = o + (w - 2) * 3; k < end; k++) {
-      tmp[k] = (src[k - 6] + src[k + 6] + 4 * (src[k - 3] + src[k + 3]) + 6 * src[k]) * 0.0625;
+    for (let k = 6, end = (w - 2) * 3; k < end; k++) {
+      src[o + k] = (row[k - 6] + row[k + 6] + 4 * (row[k - 3] + row[k + 3]) + 6 * row[k]) * 0.0625;
     }
   }
-  // Columns, row by row so that memory is read in order.
+  // Columns, in place, row by row: the two rows above are kept as they were before being overwritten.
+  let above2 = new Float32Array(rowLen), above1 = new Float32Array(rowLen), current = new Float32Array(rowLen);
+  above2.set(src.subarray(0, rowLen));
+  above1.set(src.subarray(0, rowLen));
   for (let y = 0; y < h; y++) {
-    const m2 = (y < 2 ? 0 : y - 2) * rowLen, m1 = (y < 1 ? 0 : y - 1) * rowLen, c0 = y * rowLen;
+    const c0 = y * rowLen;
+    current.set(src.subarray(c0, c0 + rowLen));
     const p1 = (y + 1 >= h ? h - 1 : y + 1) * rowLen, p2 = (y + 2 >= h ? h - 1 : y + 2) * rowLen;
     for (let k = 0; k < rowLen; k++) {
-      src[c0 + k] = (tmp[m2 + k] + tmp[p2 + k] + 4 * (tmp[m1 + k] + tmp[p1 + k]) + 6 * tmp[c0 + k]) * 0.0625;
+      src[c0 + k] = (above2[k] + src[p2 + k] + 4 * (above1[k] + src[p1 + k]) + 6 * current[k]) * 0.0625;
     }
+    // rows y+1 and y+2 are not written yet, except when clamped to y itself at the bottom edge
+    if (y + 1 >= h) break;
+    const spare = above2;
+    above2 = above1;
+    above1 = current;
+    current = spare;
   }
   return src;
 }

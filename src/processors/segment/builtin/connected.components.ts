@@ -65,27 +65,44 @@ export function labelComponents(mask: Uint8Array, w: number, h: number): Compone
 
 /**
  * Sets every background pixel that cannot reach the image border through 4-connected background:
- * the holes of the objects (a ring becomes a disc).
+ * the holes of the objects (a ring becomes a disc). A scanline flood fill from the border: it walks
+ * runs of pixels rather than single pixels, several times faster than a pixel queue.
  */
 export function fillHoles(mask: Uint8Array, w: number, h: number): Uint8Array {
-  const out = Uint8Array.from(mask);
   const outside = new Uint8Array(w * h);
-  const queue = new Int32Array(w * h);
-  let head = 0, tail = 0;
-  const seed = (i: number): void => {
-    if (!mask[i] && !outside[i]) { outside[i] = 1; queue[tail++] = i; }
+  let stack = new Int32Array(4096);
+  let sp = 0;
+  const push = (i: number): void => {
+    if (sp === stack.length) {
+      const grown = new Int32Array(stack.length * 2);
+      grown.set(stack);
+      stack = grown;
+    }
+    stack[sp++] = i;
   };
-  for (let x = 0; x < w; x++) { seed(x); seed((h - 1) * w + x); }
-  for (let y = 0; y < h; y++) { seed(y * w); seed(y * w + w - 1); }
-  while (head < tail) {
-    const i = queue[head++];
-    const x = i % w;
-    if (x > 0) seed(i - 1);
-    if (x + 1 < w) seed(i + 1);
-    if (i >= w) seed(i - w);
-    if (i + w < w * h) seed(i + w);
+  for (let x = 0; x < w; x++) { push(x); push((h - 1) * w + x); }
+  for (let y = 1; y < h - 1; y++) { push(y * w); push(y * w + w - 1); }
+  while (sp > 0) {
+    const i = stack[--sp];
+    if (mask[i] || outside[i]) continue;
+    const row = i - (i % w);
+    let l = i, r = i;
+    while (l > row && !mask[l - 1] && !outside[l - 1]) l--;
+    while (r < row + w - 1 && !mask[r + 1] && !outside[r + 1]) r++;
+    outside.fill(1, l, r + 1);
+    // One seed per run of open pixels in the rows above and below the span.
+    for (const off of [-w, w]) {
+      if (row + off < 0 || row + off >= w * h) continue;
+      let open = false;
+      for (let j = l + off; j <= r + off; j++) {
+        const free = !mask[j] && !outside[j];
+        if (free && !open) push(j);
+        open = free;
+      }
+    }
   }
-  for (let i = 0; i < out.length; i++) if (!outside[i]) out[i] = 1;
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < out.length; i++) out[i] = outside[i] ^ 1;
   return out;
 }
 

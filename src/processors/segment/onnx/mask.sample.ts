@@ -36,8 +36,13 @@ export function boxMaskSampler(mask: ArrayLike<number>, offset: number, m: numbe
     const pv = v < 0 ? 0 : v > m + 1 ? m + 1 : v;
     const x0 = Math.floor(pu), y0 = Math.floor(pv);
     const fx = pu - x0, fy = pv - y0;
-    const at = (gx: number, gy: number): number => (gx < 1 || gy < 1 || gx > m || gy > m ? 0 : mask[offset + (gy - 1) * m + (gx - 1)]);
-    return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+    return (padded(mask, offset, m, x0, y0) * (1 - fx) + padded(mask, offset, m, x0 + 1, y0) * fx) * (1 - fy)
+      + (padded(mask, offset, m, x0, y0 + 1) * (1 - fx) + padded(mask, offset, m, x0 + 1, y0 + 1) * fx) * fy;
   };
   return { sample, bounds: [Math.floor(ex0), Math.floor(ey0), Math.ceil(cx + hw), Math.ceil(cy + hh)] };
+}
+
+/** Cell (gx, gy) of an M×M mask surrounded by a ring of zeros (cells 0 and m+1). */
+function padded(mask: ArrayLike<number>, offset: number, m: number, gx: number, gy: number): number {
+  return gx < 1 || gy < 1 || gx > m || gy > m ? 0 : mask[offset + (gy - 1) * m + (gx - 1)];
 }

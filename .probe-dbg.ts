@@ -1,0 +1,17 @@
+import * as ort from 'onnxruntime-node';
+import { defaultConfig } from './src/config/load-config.js';
+import { buildYoloSeg, buildZooMaskRcnn } from './test/helpers/onnx-models.js';
+import { segmentDecoded } from './src/processors/segment/segment.service.js';
+import { fromSeedRle, rleDecode } from './src/processors/segment/coco-rle.js';
+const zeros = (n: number) => new Array(n).fill(0);
+const f = await buildYoloSeg('/tmp/segprobe/y2.onnx', { size: 64, nc: 3, protoBox: [2, 4, 10, 12], output0: [[20, 32, 24, 32, 0.9, 0.05, 0.05, 1, 0], zeros(9), zeros(9), zeros(9), zeros(9), zeros(9), zeros(9), zeros(9)] });
+const s = await ort.InferenceSession.create(f);
+const o = await s.run({ images: new ort.Tensor('float32', new Float32Array(3 * 64 * 64), [1, 3, 64, 64]) });
+console.log(o.output0.dims, Array.from(o.output0.data as Float32Array).slice(0, 20));
+const ratio = 800 / 150;
+const z = await buildZooMaskRcnn('/tmp/segprobe/z2.onnx', [{ box: [20 * ratio, 30 * ratio, 100 * ratio, 90 * ratio], label: 1, score: 0.95 }], [new Float32Array(784).fill(1)]);
+const config = defaultConfig({ segment: { models: { z: { path: z, format: 'mask-rcnn-zoo' } } } });
+const img = { data: new Uint8Array(200 * 150 * 3).fill(100), width: 200, height: 150, channels: 3 };
+const { result } = await segmentDecoded(img, { engine: 'z' }, config);
+const m = rleDecode(fromSeedRle(result.instances[0].mask_rle));
+console.log(result.instances[0].bbox, m[30 * 200 + 19], m[30 * 200 + 20], m[29 * 200 + 20], m[89 * 200 + 99], m[90 * 200 + 99], m[89 * 200 + 100]);

