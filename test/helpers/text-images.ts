@@ -38,6 +38,8 @@ export async function renderText(dir: string, name: string, text: string, opts: 
     '-background', 'white', '-fill', 'black', '-font', opts.font ?? 'DejaVu-Sans', '-pointsize', String(opts.pointsize ?? 32),
     ...source,
     '-bordercolor', 'white', '-border', String(opts.border ?? 20),
+    // Drop the page geometry `-append` leaves behind, which some readers take as an offset.
+    '+repage',
     ...(opts.post ?? []),
     out,
   ]);

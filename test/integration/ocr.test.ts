@@ -140,7 +140,7 @@ const FIXTURE_BOUNDS: Record<string, number> = {
   'chap4_summary.png': 0.02, // measured 0.000
   'eurotext.png': 0.06, // measured 0.019 (accents and «» outside the English model)
   'phototest_2.png': 0.02, // measured 0.000
-  'quick_start_watson_studio.jpg': 0.03, // measured 0.005
+  'quick_start_watson_studio.jpg': 0.03, // measured 0.002
   'text_with_numbers.png': 0.03, // measured 0.007
 };
 

@@ -186,7 +186,7 @@ test('bad input gets clear InputErrors', async () => {
   assert.ok((await stat(huge)).size < 1_000_000);
   const input = await fileInputFromPath(huge, 'image/png');
   const refused = await (async () => {
-    try { await segmentProcessor.validate!(input, config); } catch (err) { return err; }
+    try { await segmentProcessor.validate!(input, config, validateParams(segmentProcessor, {}) as never); } catch (err) { return err; }
     return null;
   })();
   assert.ok(isMediaflowError(refused));
@@ -211,7 +211,7 @@ test('bad input gets clear InputErrors', async () => {
   // a text file given to the processor
   const txt = path.join(dir, 'notes.txt');
   await writeFile(txt, 'hello\n');
-  assert.equal(await errorCode(segmentProcessor.validate!(await fileInputFromPath(txt, 'text/plain'), config)), 'INPUT_UNSUPPORTED_TYPE');
+  assert.equal(await errorCode(segmentProcessor.validate!(await fileInputFromPath(txt, 'text/plain'), config, validateParams(segmentProcessor, {}) as never)), 'INPUT_UNSUPPORTED_TYPE');
 });
 
 test('a canceled job stops', async () => {

@@ -67,7 +67,7 @@ describe('GET /v1/events (all jobs, for the web UI)', () => {
     const kinds = mine.map((e) => (e.type === 'status' ? `status:${e.data.status}` : e.type));
     assert.equal(kinds[0], 'status:queued');
     assert.equal(kinds[1], 'status:running');
-    assert.ok(kinds.filter((k) => k === 'progress').length >= 10, kinds.join(','));
+    assert.ok(kinds.filter((k) => k === 'progress').length >= 2, kinds.join(',')); // the worker throttles progress
     assert.deepEqual(kinds.slice(-2), ['status:succeeded', 'done']);
     const ids = live.slice(1).map((e) => Number(e.id));
     assert.ok(ids.every((v, i) => i === 0 || v > ids[i - 1]!), 'ids increase');
@@ -92,7 +92,7 @@ describe('GET /v1/events (all jobs, for the web UI)', () => {
     try {
       const res = await fetch(`${locked.url}/v1/events`, { headers: { accept: 'text/event-stream' } });
       assert.equal(res.status, 401);
-      assert.equal((await res.json()).code, 'UNAUTHORIZED');
+      assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHORIZED');
       const seen = await readEvents(`${locked.url}/v1/events`, { authorization: 'Bearer ui-test-key-123' }, (x) => x.length >= 1);
       assert.equal(seen[0]!.type, 'ready');
     } finally {

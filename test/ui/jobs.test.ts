@@ -204,6 +204,28 @@ describe('web UI: submit and follow jobs (real Chromium, real server)', () => {
     await context.close();
   });
 
+  test('a server with API keys: the page asks for the key, keeps it, and then lists and follows jobs', async () => {
+    const key = 'ui-test-key-123';
+    const locked = await startServer({ apiKeys: [key], network: { allowPrivate: true } });
+    try {
+      const job = await json(await submit(locked.url, { processor: 'sleep', params: { ms: 1500 }, input: URL_IN }, { authorization: `Bearer ${key}` }));
+      const { page, context } = await openUi(browser, locked.url);
+      assert.equal(await page.locator('#settings').getAttribute('open'), '', 'settings opened by the 401');
+      assert.match((await page.locator('#boot-error').textContent()) ?? '', /needs an API key.*UNAUTHORIZED/);
+      await page.fill('#api-key', key);
+      await page.click('#settings-form button[type="submit"]');
+      await page.waitForURL(locked.url + '/', { waitUntil: 'load' });
+      await page.waitForSelector('html[data-ready="true"]');
+      await page.waitForSelector('#live[data-state="open"]');
+      // Followed live through the key-authenticated event stream, to the end.
+      await page.locator(`li.job[data-id="${job.id}"][data-status="succeeded"]`).waitFor({ timeout: 15_000 });
+      assert.equal(await page.locator('#boot-error').isHidden(), true);
+      await context.close();
+    } finally {
+      await locked.close();
+    }
+  });
+
   test('narrow screen and dark scheme: one column, nothing wider than the screen, controls labelled', async () => {
     const { page, context, errors } = await openUi(browser, s.url, { viewport: { width: 380, height: 800 }, colorScheme: 'dark' });
     const overflow = await page.evaluate(() => {

@@ -10,6 +10,11 @@ import { fromSeedRle, rleDecode } from '../../src/processors/segment/coco-rle.js
 import { segmentDecoded } from '../../src/processors/segment/segment.service.js';
 import type { PixelImage } from '../../src/processors/segment/builtin/builtin.engine.js';
 import { buildTorchvisionMaskRcnn, buildYoloSeg, buildZooMaskRcnn } from '../helpers/onnx-models.js';
+import sharp from 'sharp';
+import { validateParams } from '../../src/jobs/params.js';
+import { segmentProcessor } from '../../src/processors/segment/index.js';
+import { orientationProcessor } from '../../src/processors/orientation/index.js';
+import { fileInputFromPath } from '../../src/worker/local-context.js';
 
 let dir: string;
 let config: AppConfig;
@@ -208,4 +213,28 @@ test('engine errors: unknown engine, missing file, wrong format', async () => {
   assert.equal(await code('missing'), 'MODEL_MISSING');
   assert.equal(await code('wrong'), 'MODEL_INVALID');
   assert.equal(await code('maskrcnn-r50-fpn'), 'MODEL_MISSING', 'a catalogue model not fetched yet');
+});
+
+test('submit-time checks: the engine must resolve to a model file; readiness lists missing models', async () => {
+  const file = path.join(dir, 'tv.png');
+  await sharp(Buffer.from(tvImage.data), { raw: { width: W1, height: H1, channels: 3 } }).png().toFile(file);
+  const input = await fileInputFromPath(file, 'image/png');
+  const refused = async (engine: string): Promise<string> => {
+    const params = validateParams(segmentProcessor, { engine }) as never;
+    try {
+      await segmentProcessor.validate!(input, config, params);
+      return 'accepted';
+    } catch (err) {
+      return isMediaflowError(err) ? err.code : String(err);
+    }
+  };
+  assert.equal(await refused('tv'), 'accepted');
+  assert.equal(await refused('builtin'), 'accepted');
+  assert.equal(await refused('nonesuch'), 'PARAMS_INVALID');
+  assert.equal(await refused('missing'), 'MODEL_MISSING');
+  await assert.rejects(orientationProcessor.validate!(input, config, validateParams(orientationProcessor, { engine: 'missing' }) as never), /missing/);
+  const ready = await segmentProcessor.check!(config);
+  assert.equal(ready.ok, false);
+  assert.match(ready.detail ?? '', /"missing"/);
+  assert.deepEqual(await segmentProcessor.check!(defaultConfig()), { ok: true, detail: 'built-in engine ready' });
 });

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -134,5 +137,29 @@ test('the guard proxy applies the policy to programs that fetch on their own', a
     assert.deepEqual(proxy.failures.map((f) => f.error.code), ['URL_FORBIDDEN', 'URL_FORBIDDEN', 'URL_FORBIDDEN']);
   } finally {
     await proxy.close();
+  }
+});
+
+test('https through a pinned connection still negotiates TLS for the host name and checks its certificate', async () => {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=files.test', '-addext', 'subjectAltName=DNS:files.test']);
+  let sni: string | undefined;
+  const tls = https.createServer({
+    key: await readFile(key),
+    cert: await readFile(cert),
+    SNICallback: (name, cb) => { sni = name; cb(null); }, // keep the default context, note the name asked for
+  }, (_req, res) => res.end('secret'));
+  await new Promise<void>((ok) => tls.listen(0, '127.0.0.1', ok));
+  const port = (tls.address() as net.AddressInfo).port;
+  try {
+    const resolve = async (): Promise<LookupAddress[]> => [{ address: '127.0.0.1', family: 4 }];
+    // The certificate is self-signed, so the download must fail on it, after a handshake that named files.test.
+    const e = await rejectsWith(downloadToFile(`https://files.test:${port}/a.txt`, path.join(dir, 'tls'), { config: strict, policy: loopbackOnly, resolve }), 'URL_UNREACHABLE');
+    assert.match(e.message, /TLS|certificate/i);
+    assert.equal(e.retryable, false);
+    assert.equal(sni, 'files.test');
+  } finally {
+    tls.close();
   }
 });

@@ -23,7 +23,12 @@ async function main() {
   } catch (err) {
     const msg = err instanceof ApiError ? `${err.detail || err.title} (${err.code})` : String(err);
     $('#boot-error').hidden = false;
-    $('#boot-error').textContent = `The job server did not answer: ${msg}. The plain OCR form above still works.`;
+    $('#boot-error').textContent = err instanceof ApiError && err.status === 401
+      ? `This server needs an API key: enter it under Settings (${err.code}).`
+      : `The job server did not answer: ${msg}.`;
+    // The form stays the plain one (posting to /ocr), which needs nothing from /v1.
+    for (const el of $$('#ocr-form .js-only')) el.hidden = true;
+    document.documentElement.dataset.ready = 'true'; // as usable as it gets: Settings work
     return;
   }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { seed001Routes } from './seed001-upscale.js';
 import { seed002Routes } from './seed002-ocr.js';
+import { seed003Routes } from './seed003-segment.js';
 import { seed004Routes } from './seed004-download.js';
 import { tasksRoutes } from './tasks.js';
 
@@ -13,5 +14,6 @@ export async function registerCompatRoutes(app: FastifyInstance, rt: Runtime) {
   await tasksRoutes(app, rt.jobs);
   await seed001Routes(app, rt.jobs, rt.blobs);
   await seed002Routes(app, rt.jobs);
+  await seed003Routes(app, rt.jobs);
   await seed004Routes(app, rt.jobs);
 }

@@ -15,9 +15,11 @@ export const orientationProcessor = defineProcessor({
   params: OrientationParamsSchema,
   policy: { concurrency: 2, timeoutMs: 300_000, attempts: 2, backoffMs: 2000, resource: 'cpu' },
   notes: 'Uses the segment processor\'s engines; see its notes on model licences.',
-  async validate(input, config) {
+  async validate(input, config, params) {
     const { readImageHeader } = await import('../segment/image.decode.js');
     await readImageHeader(input.path, config);
+    const { checkEngine } = await import('../segment/onnx/model.resolve.js');
+    await checkEngine(params.engine, config);
   },
   async run(ctx, input, params) {
     const { runOrientation } = await import('./orientation.run.js');

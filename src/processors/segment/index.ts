@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { defineProcessor } from '../processor.types.js';
 import { IMAGE_MIME_TYPES } from './image.formats.js';
 import { SegmentParamsSchema } from './segment.params.js';
@@ -18,17 +17,18 @@ export const segmentProcessor = defineProcessor({
   policy: { concurrency: 2, timeoutMs: 300_000, attempts: 2, backoffMs: 2000, resource: 'cpu' },
   notes: 'The built-in engine uses no trained weights. Model engines run ONNX files the operator supplies (`mediaflow models fetch`), under their own licences: the ONNX model zoo Mask R-CNN is MIT; Ultralytics YOLO models are AGPL-3.0 unless licensed otherwise.',
   async check(config) {
-    const missing: string[] = [];
-    const { resolveModel } = await import('./onnx/model.resolve.js');
+    const { checkEngine } = await import('./onnx/model.resolve.js');
+    const problems: string[] = [];
     for (const name of Object.keys(config.segment.models)) {
-      const file = resolveModel(name, config).path;
-      if (!(await stat(file).then((s) => s.isFile(), () => false))) missing.push(`${name} (${file})`);
+      await checkEngine(name, config).catch((err: Error) => problems.push(err.message));
     }
-    return missing.length ? { ok: false, detail: `model file missing: ${missing.join(', ')}` } : { ok: true, detail: 'built-in engine ready' };
+    return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'built-in engine ready' };
   },
-  async validate(input, config) {
+  async validate(input, config, params) {
     const { readImageHeader } = await import('./image.decode.js');
     await readImageHeader(input.path, config);
+    const { checkEngine } = await import('./onnx/model.resolve.js');
+    await checkEngine(params.engine, config);
   },
   async run(ctx, input, params) {
     const { runSegment } = await import('./segment.run.js');

@@ -52,7 +52,11 @@ try {
   if (waveShape[2] !== HT.segment) throw new Error(`the model's segment is ${String(waveShape[2])} samples, expected ${HT.segment} (htdemucs at 44.1 kHz)`);
   const dsp = new HtSpectrogram();
   const mag = new Float32Array(4 * HT.bins * HT.frames);
-  port.on('message', async (req: SegmentRequest) => {
+  // One segment at a time: the scratch buffers are shared, and `session.run` yields (setImmediate)
+  // before it computes, which would let a second request overwrite them.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (req: SegmentRequest) => { queue = queue.then(() => handle(req)); });
+  async function handle(req: SegmentRequest): Promise<void> {
     try {
       const t0 = performance.now();
       dsp.spec(req.mix, mag);
@@ -74,7 +78,7 @@ try {
     } catch (err) {
       port.postMessage({ id: req.id, error: String((err as Error)?.stack ?? err) } satisfies SegmentReply);
     }
-  });
+  }
   port.postMessage({ ready: true, inputs: [...session.inputNames], outputs: [...session.outputNames] } satisfies WorkerHello);
 } catch (err) {
   port.postMessage({ fatal: String((err as Error)?.message ?? err) } satisfies WorkerHello);

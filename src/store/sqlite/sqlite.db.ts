@@ -66,6 +66,17 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX events_created ON events(created_at);
   `,
+  // Seed 003's main server kept `image_results(filename, status, degree, created_at)`; its jobs
+  // are orientation jobs made by POST /upload, so the table is a view over them, always current.
+  `
+  CREATE VIEW image_results AS
+    SELECT meta_name AS filename,
+      CASE status WHEN 'succeeded' THEN 'completed' WHEN 'failed' THEN 'error' WHEN 'canceled' THEN 'error' ELSE 'processing' END AS status,
+      CASE status WHEN 'succeeded' THEN json_extract(result, '$.degree') END AS degree,
+      datetime(created_at / 1000, 'unixepoch') AS created_at
+    FROM jobs
+    WHERE processor = 'orientation' AND json_extract(meta, '$.source') = 'compat:seed003';
+  `,
 ];
 
 /** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */
