@@ -114,15 +114,17 @@ export async function startGuardProxy(opts: GuardProxyOptions): Promise<GuardPro
     };
     client.on('error', () => undefined);
     let checked;
+    // host:port, the host a name, an IPv4 address or a bracketed IPv6 address.
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]/@\s]+):(\d{1,5})$/.exec(authority);
+    const port = Number(m?.[2]);
     try {
-      const url = new URL(`http://${authority}`);
-      if (!url.port || url.pathname !== '/' || url.username) throw new MediaflowError('URL_INVALID', `CONNECT needs host:port, got ${JSON.stringify(authority)}`);
-      checked = await resolveAllowed(url, opts.config, opts);
+      if (!m || port < 1 || port > 65535) throw new MediaflowError('URL_INVALID', `CONNECT needs host:port, got ${JSON.stringify(authority.slice(0, 200))}`);
+      checked = await resolveAllowed(`http://${m[1]}/`, opts.config, opts);
     } catch (err) {
-      refuse(record(authority, err instanceof TypeError ? new MediaflowError('URL_INVALID', `Bad CONNECT target ${JSON.stringify(authority)}`) : err));
+      refuse(record(authority, err));
       return;
     }
-    const upstream = net.connect({ host: checked.url.hostname.replace(/^\[|\]$/g, ''), port: Number(checked.url.port), lookup: pinnedLookup(checked.addresses) as never });
+    const upstream = net.connect({ host: checked.url.hostname.replace(/^\[|\]$/g, ''), port, lookup: pinnedLookup(checked.addresses) as never });
     track(upstream);
     const timer = setTimeout(() => upstream.destroy(new MediaflowError('URL_TIMEOUT', `Could not connect to ${authority} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     let connected = false;

@@ -100,6 +100,34 @@ describe('web UI: submit and follow jobs (real Chromium, real server)', () => {
     await context.close();
   });
 
+  test('several files chosen at once make one job each; the list pages with "Load more"', async () => {
+    const { page, context, errors } = await openUi(browser, s.url);
+    await page.selectOption('#processor', 'checksum');
+    await page.setInputFiles('#ocr-file', [
+      { name: 'a.bin', mimeType: 'application/octet-stream', buffer: Buffer.from('first file') },
+      { name: 'b.bin', mimeType: 'application/octet-stream', buffer: Buffer.from('second file') },
+    ]);
+    assert.equal((await page.locator('#submit-button').textContent())?.trim(), 'Start 2 jobs');
+    await page.click('#submit-button');
+    const done = page.locator('#submissions li.ok');
+    await until(async () => (await done.count()) === 2, 10_000);
+    const ids = await done.locator('a').evaluateAll((as: any[]) => as.map((a) => decodeURIComponent(a.getAttribute('href').replace('#job=', ''))));
+    assert.equal(new Set(ids).size, 2);
+    for (const id of ids) await page.locator(`li.job[data-id="${id}"][data-status="succeeded"]`).waitFor({ timeout: 10_000 });
+    const sums = await Promise.all(ids.map(async (id) => (await json(await fetch(`${s.url}/v1/jobs/${id}`))).result.name));
+    assert.deepEqual(sums.sort(), ['a.bin', 'b.bin']);
+
+    // 55 more jobs: the first page shows 50, the rest come with "Load more".
+    for (let i = 0; i < 55; i++) await submit(s.url, { processor: 'noop', params: { value: String(i) }, input: URL_IN });
+    await page.selectOption('#filter-processor', 'noop');
+    await until(async () => (await page.locator('li.job').count()) === 50, 10_000);
+    await page.click('#jobs-more');
+    await until(async () => (await page.locator('li.job').count()) === 55, 10_000);
+    assert.equal(await page.locator('#jobs-more').isHidden(), true);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('a URL job submitted with schema-generated params shows its progress bar advance and end', async () => {
     const { page, context, errors } = await openUi(browser, s.url);
     await page.selectOption('#processor', 'sleep');

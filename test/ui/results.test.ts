@@ -43,6 +43,19 @@ function canvasPixels(page: Page, selector: string, points: Array<[number, numbe
   }, points);
 }
 
+/** The same view on a phone-sized screen, in the dark scheme: nothing wider than the screen. */
+async function narrowCheck(page: Page, name: string) {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 380, height: 800 });
+  await page.waitForTimeout(100); // a resize observer redraws waveforms
+  const overflow = await page.evaluate(() => {
+    const d = (globalThis as any).document.documentElement;
+    return d.scrollWidth - d.clientWidth;
+  });
+  assert.ok(overflow <= 0, `${name}: the page scrolls sideways by ${overflow}px on a narrow screen`);
+  await screenshot(page, `${name}-narrow`);
+}
+
 describe('web UI: result views (real Chromium)', () => {
   let real: InProcessServer; // runs jobs with its worker: segment, orientation, upscale
   let staged: InProcessServer; // no worker: jobs written through the store (Demucs, yt-dlp, live HLS)
@@ -98,6 +111,7 @@ describe('web UI: result views (real Chromium)', () => {
     assert.ok(hi.at[1]![3]! > px.at[1]![3]! && hi.at[0]![3]! < px.at[0]![3]!, JSON.stringify(hi.at));
     assert.equal(await page.locator('#detail table.instances tbody tr').count(), 2);
     await screenshot(page, 'segment-result');
+    await narrowCheck(page, 'segment');
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -112,6 +126,7 @@ describe('web UI: result views (real Chromium)', () => {
     assert.equal(px.painted, job.result.object.area);
     assert.ok(px.at[0]![3]! > 100);
     await screenshot(page, 'orientation-result');
+    await narrowCheck(page, 'orientation');
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -151,6 +166,7 @@ describe('web UI: result views (real Chromium)', () => {
     assert.ok(await page.locator('#detail .compare-frame').evaluate((f: any) => f.scrollWidth > f.clientWidth));
     await page.getByLabel('Zoom').fill('1');
     await screenshot(page, 'upscale-result');
+    await narrowCheck(page, 'upscale');
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -189,6 +205,7 @@ describe('web UI: result views (real Chromium)', () => {
     const t = await audio.evaluate((a: any) => a.currentTime);
     assert.ok(Math.abs(t - 1) < 0.1, `seeked to ${t}`);
     await screenshot(page, 'separate-result');
+    await narrowCheck(page, 'separate');
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -228,6 +245,7 @@ describe('web UI: result views (real Chromium)', () => {
     await until(async () => (await video.getAttribute('src'))?.endsWith('/outputs/fragment_001.mp4'), 5000);
     assert.equal(await items.nth(1).getByRole('button').getAttribute('aria-pressed'), 'true');
     await screenshot(page, 'record-stream-done');
+    await narrowCheck(page, 'record-stream');
     assert.deepEqual(errors, []);
     await context.close();
   });
@@ -247,6 +265,7 @@ describe('web UI: result views (real Chromium)', () => {
     assert.equal(await page.locator('#detail .media-stage video').evaluate((v: any) => v.videoWidth), 320);
     assert.match((await page.locator('#detail ol.fragments li').textContent()) ?? '', /320×180/);
     await screenshot(page, 'download-video-result');
+    await narrowCheck(page, 'download-video');
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -19,6 +19,7 @@ export class JobsModel {
     this.loaded = false;
     this.listeners = new Set();
     this.removedListeners = new Set();
+    this.early = [];
     this.refreshing = new Map();
     /** Client-side extras per job: live log lines and progress samples for the time estimate. */
     this.extras = new Map();
@@ -56,8 +57,11 @@ export class JobsModel {
     this.order = [];
     for (const j of page.items) { this.put(j); this.order.push(j.id); }
     this.nextCursor = page.nextCursor;
+    const first = !this.loaded;
     this.loaded = true;
     this.emit(null);
+    // The list may predate events that arrived while it loaded: apply them now (they are idempotent).
+    if (first) for (const [type, data] of this.early.splice(0)) this.applyEvent(type, data);
   }
 
   async loadMore() {
@@ -145,8 +149,9 @@ export class JobsModel {
     return entry.promise;
   }
 
-  /** Applies one event of GET /v1/events. */
+  /** Applies one event of GET /v1/events. Events that come before the first list are kept for after it. */
   applyEvent(type, data) {
+    if (!this.loaded) { this.early.push([type, data]); return; }
     if (type === 'reset') { this.load().catch(() => {}); return; }
     const id = data?.jobId;
     if (!id) return;

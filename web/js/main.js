@@ -17,6 +17,31 @@ async function main() {
   for (const el of $$('.js-only')) el.hidden = false;
   initSettings();
 
+  const model = new JobsModel();
+  const query = new URL(location.href).searchParams;
+  model.filters = { processor: query.get('processor') ?? '', status: query.get('status') ?? '' };
+
+  // The event stream opens first and the job list loads once it is connected (its `ready`), so no
+  // change falls between the two; the processors load meanwhile.
+  const live = $('#live');
+  let everOpen = false;
+  let connected;
+  const streamReady = new Promise((resolve) => { connected = resolve; });
+  openEventStream('/v1/events', {
+    onEvent: (type, data) => {
+      if (type === 'ready') connected();
+      model.applyEvent(type, data);
+    },
+    onState: (state) => {
+      live.hidden = false;
+      live.dataset.state = state;
+      live.textContent = state === 'open' ? 'live' : 'reconnecting…';
+      // After a reconnection the stream replays what was missed (Last-Event-ID), or says `reset`.
+      if (state === 'open') everOpen = true;
+      else if (!everOpen) connected(); // no stream (yet): load the list anyway
+    },
+  });
+
   let processors;
   try {
     processors = (await api('/v1/processors')).items;
@@ -32,10 +57,6 @@ async function main() {
     return;
   }
 
-  const model = new JobsModel();
-  const query = new URL(location.href).searchParams;
-  model.filters = { processor: query.get('processor') ?? '', status: query.get('status') ?? '' };
-
   const detail = new JobDetail(model, { panel: $('#detail'), placeholder: $('#detail-placeholder'), processors });
   const list = new JobsList(model, {
     list: $('#job-list'), empty: $('#jobs-empty'), more: $('#jobs-more'),
@@ -47,21 +68,9 @@ async function main() {
     onCreated: (job) => { location.hash = `job=${encodeURIComponent(job.id)}`; },
   });
 
-  const live = $('#live');
-  let everOpen = false;
-  openEventStream('/v1/events', {
-    onEvent: (type, data) => model.applyEvent(type, data),
-    onState: (state) => {
-      live.hidden = false;
-      live.dataset.state = state;
-      live.textContent = state === 'open' ? 'live' : 'reconnecting…';
-      // After a reconnection the stream replays what was missed (Last-Event-ID); a first open needs nothing.
-      if (state === 'open' && everOpen) model.load().catch(() => {});
-      if (state === 'open') everOpen = true;
-    },
-  });
-
   try {
+    // A proxy that holds the stream back must not hold the list back too.
+    await Promise.race([streamReady, new Promise((r) => setTimeout(r, 3000))]);
     await model.load();
   } catch (err) {
     announce(`The job list could not be loaded: ${err.detail || err.message} (${err.code ?? 'NETWORK'})`, 'error');

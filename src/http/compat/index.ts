@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
+import { seed000Routes } from './seed000-vocals.js';
 import { seed001Routes } from './seed001-upscale.js';
 import { seed002Routes } from './seed002-ocr.js';
 import { seed003Routes } from './seed003-segment.js';
@@ -12,6 +13,7 @@ import { tasksRoutes } from './tasks.js';
  */
 export async function registerCompatRoutes(app: FastifyInstance, rt: Runtime) {
   await tasksRoutes(app, rt.jobs);
+  await seed000Routes(app, rt.jobs, rt.blobs);
   await seed001Routes(app, rt.jobs, rt.blobs);
   await seed002Routes(app, rt.jobs);
   await seed003Routes(app, rt.jobs);

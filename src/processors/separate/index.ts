@@ -53,6 +53,11 @@ export const separateProcessor = defineProcessor({
   async check(config) {
     return checkModel('htdemucs', config);
   },
+  // ffprobe reads the header only: not audio, unreadable or too long is the client's 4xx at submit.
+  async validate(input, config) {
+    const { probeAudio } = await import('../../media/audio/audio.probe.js');
+    await probeAudio(input.path, config);
+  },
   async run(ctx, input, params): Promise<SeparateResult> {
     if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'separate needs an audio file');
     const { runSeparate } = await import('./separate.run.js');

@@ -104,10 +104,10 @@ export function render(job, { mediaUrl }) {
     tr.addEventListener('blur', off);
     return tr;
   });
-  const table = objects.length ? h('table', { class: 'instances' },
+  const table = objects.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'instances' },
     h('caption', {}, `${objects.length} object${objects.length === 1 ? '' : 's'}`),
     h('thead', {}, h('tr', {}, ['Id', 'Class', 'Score', 'Area (px)', 'Angle', 'Elongation'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, rows)) : h('p', { class: 'muted' }, 'No objects were found.');
+    h('tbody', {}, rows))) : h('p', { class: 'muted' }, 'No objects were found.');
 
   const show = h('input', { type: 'checkbox', id: `${job.id}-masks`, checked: true });
   show.addEventListener('change', () => { canvas.hidden = !show.checked; });
@@ -115,8 +115,12 @@ export function render(job, { mediaUrl }) {
   op.addEventListener('input', () => { opacity = Number(op.value); paint(); });
 
   const headline = isOrientation
-    ? h('p', { class: 'degree' }, 'Orientation ', h('strong', { class: 'degree-value' }, `${fmtDeg(r.degree)}`),
-      ' counter-clockwise from horizontal', Number.isFinite(r.elongation) ? ` · elongation ${r.elongation.toFixed(2)}` : '')
+    ? h('div', {},
+      h('p', { class: 'degree' }, 'Orientation ', h('strong', { class: 'degree-value' }, `${fmtDeg(r.degree)}`),
+        ' counter-clockwise from horizontal', Number.isFinite(r.elongation) ? ` · elongation ${r.elongation.toFixed(2)}` : ''),
+      r.found === false || r.reliable === false || r.note
+        ? h('p', { class: 'warning' }, r.note ?? (r.found === false ? 'No object was found.' : 'The object is nearly round: its angle means little.'))
+        : null)
     : h('p', { class: 'summary' }, `${r.count ?? objects.length} objects · engine ${r.engine ?? '?'} · ${W}×${H}`);
   return {
     el: h('div', { class: 'view view-masks' }, headline, figure,
