@@ -20,7 +20,7 @@ const text = { text: true } as const;
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-ocr-pool-'));
   word = await readFile(await renderText(dir, 'word.png', 'Pooled'));
-  page = await readFile(await renderText(dir, 'page.png', paragraph('A page long enough to keep a worker busy for a while, line after line.', 20)));
+  page = await readFile(await renderText(dir, 'page.png', paragraph('A page long enough to keep a worker busy for a while, line after line.', 6)));
 });
 
 after(async () => {
