@@ -101,7 +101,8 @@ async function main() {
     const total = (l: Load) => Object.values(l.bytes).reduce((a, b) => a + b, 0);
     const c = cold[0]!;
     const viewsBytes = dirBytes(path.join(HERE, '..', 'web', 'js', 'views'));
-    say(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, Chromium (headless, loopback). Run: \`npx tsx bench/ui.bench.ts\` (${new Date().toISOString().slice(0, 10)}), ${RUNS} runs, medians; 60 jobs in the list.`);
+    const load = os.loadavg()[0]!.toFixed(1);
+    say(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, Chromium (headless, loopback; server, browser and bench on the same machine, load average ${load} during the run). Run: \`npx tsx bench/ui.bench.ts\` (${new Date().toISOString().slice(0, 10)}), ${RUNS} runs, medians; 60 jobs in the list.`);
     say('');
     say(`- first load (cold cache): ${kb(total(c))} transferred in ${c.requests} requests — JavaScript ${kb(c.bytes.js ?? 0)}, CSS ${kb(c.bytes.css ?? 0)}, HTML ${kb(c.bytes.html ?? 0)}, API JSON ${kb(c.bytes.api ?? 0)}; no build step, no framework, files served as written`);
     say(`- time to interactive, cold: ${median(cold.map((l) => l.interactiveMs)).toFixed(0)} ms (DOMContentLoaded ${median(cold.map((l) => l.domContentLoadedMs)).toFixed(0)} ms); warm reload: ${median(warm.map((l) => l.interactiveMs)).toFixed(0)} ms, ${kb(median(warm.map(total)))} transferred`);

@@ -205,6 +205,7 @@ test('bad input gets clear InputErrors', async () => {
   const cutPng = path.join(dir, 'cut.png');
   await writeFile(cutPng, png.subarray(0, Math.floor(png.length / 2)));
   assert.equal(await errorCode(segmentImage(cutPng, {}, config)), 'INPUT_CORRUPT');
+  assert.equal(await errorCode(segmentProcessor.validate!(await fileInputFromPath(cutPng, 'image/png'), config, validateParams(segmentProcessor, {}) as never)), 'INPUT_CORRUPT', 'refused at submit');
   const jpg = await sharp(png).jpeg().toBuffer();
   assert.equal(await errorCode(segmentImage(jpg.subarray(0, Math.floor(jpg.length / 2)), {}, config)), 'INPUT_CORRUPT');
 

@@ -87,6 +87,18 @@ describe('GET /v1/events (all jobs, for the web UI)', () => {
     assert.equal(Number(seen[0]!.id), await s.rt.store.lastEventId());
   });
 
+  test('an open stream (a page left open) does not hold up the server\'s shutdown', async () => {
+    const other = await startServer({}, { worker: false });
+    const res = await fetch(`${other.url}/v1/events`, { headers: { accept: 'text/event-stream' } });
+    const reader = res.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /event: ready/);
+    const t0 = Date.now();
+    await other.close();
+    assert.ok(Date.now() - t0 < 3000, `close took ${Date.now() - t0} ms`);
+    // The client sees the stream end (and would reconnect elsewhere).
+    for (;;) if ((await reader.read()).done) break;
+  });
+
   test('needs the API key like the rest of /v1', async () => {
     const locked = await startServer({ apiKeys: ['ui-test-key-123'] }, { worker: false });
     try {

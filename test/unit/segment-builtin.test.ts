@@ -140,6 +140,6 @@ test('cancellation stops the engine', async () => {
   ac.abort(new Error('canceled by test'));
   await assert.rejects(segmentDecoded({ data: scene.rgb, width: 400, height: 300, channels: 3 }, {}, config, { signal: ac.signal }), /canceled by test/);
   const stages: string[] = [];
-  await segmentDecoded({ data: scene.rgb, width: 400, height: 300, channels: 3 }, {}, config, { onProgress: (f, s) => stages.push(`${s}`) });
+  await segmentDecoded({ data: scene.rgb, width: 400, height: 300, channels: 3 }, {}, config, { onProgress: (_f, s) => stages.push(s) });
   assert.ok(stages.includes('background') && stages.includes('splitting') && stages.at(-1) === 'done', stages.join(','));
 });

@@ -117,7 +117,9 @@ export function initSubmit({ form, processors, model, onCreated }) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const p = current();
-    if (!p || !form.reportValidity()) return;
+    if (!p) return;
+    if (paramsBox.querySelector(':invalid')) paramsBox.open = true; // a closed <details> hides the message
+    if (!form.reportValidity()) return;
     let params;
     try { params = paramsForm.read(); } catch (err) { entry(p.name).fail(new ApiError({ code: 'PARAMS_INVALID', detail: err.message })); return; }
     if (p.input.kind === 'file') {

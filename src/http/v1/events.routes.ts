@@ -30,6 +30,13 @@ interface SseReply {
  * `reset` and the client reloads the jobs it shows.
  */
 export async function eventsRoutes(app: FastifyInstance, d: EventsRoutesDeps) {
+  // These streams never end on their own (an open page keeps one): end them when the server closes,
+  // or a graceful shutdown would wait for every browser tab to go away.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of open) end();
+  });
+
   app.get('/v1/events', {
     sse: { kind: 'only', heartbeat: true },
     schema: {
@@ -43,7 +50,7 @@ export async function eventsRoutes(app: FastifyInstance, d: EventsRoutesDeps) {
   } as never, async (request: FastifyRequest, reply: FastifyReply) => {
     const sse = (reply as unknown as { sse: SseReply }).sse;
     const after = (request.query as { after?: number }).after ?? parseEventId(sse.lastEventId ?? request.headers['last-event-id']);
-    await streamAllEvents(sse, d, after);
+    await streamAllEvents(sse, d, after, open);
   });
 }
 
@@ -52,7 +59,7 @@ function parseEventId(v: unknown): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number | null) {
+async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number | null, open: Set<() => void>) {
   const queue: Array<{ ev: JobEvent; eventId: number }> = [];
   let overflow = false;
   let wake: (() => void) | null = null;
@@ -63,7 +70,10 @@ async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number
     wake?.();
   });
   let closed = false;
+  let ending = false;
   sse.onClose(() => { closed = true; wake?.(); });
+  const end = () => { ending = true; wake?.(); };
+  open.add(end);
   try {
     let lastSent = -1;
     if (after === null) {
@@ -95,11 +105,12 @@ async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number
         await sse.send({ id: String(eventId), event: ev.type, data: ev });
         lastSent = eventId;
       }
-      if (closed) return;
+      if (closed || ending) return;
       await new Promise<void>((r) => { wake = r; });
       wake = null;
     }
   } finally {
+    open.delete(end);
     unsubscribe();
     if (!closed) sse.close();
   }

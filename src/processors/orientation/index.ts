@@ -1,5 +1,5 @@
 import { defineProcessor } from '../processor.types.js';
-import { IMAGE_MIME_TYPES } from '../segment/image.formats.js';
+import { IMAGE_MIME_TYPES } from '../../media/image/image.formats.js';
 import { OrientationParamsSchema } from './orientation.params.js';
 
 /**
@@ -16,8 +16,8 @@ export const orientationProcessor = defineProcessor({
   policy: { concurrency: 2, timeoutMs: 300_000, attempts: 2, backoffMs: 2000, resource: 'cpu' },
   notes: 'Uses the segment processor\'s engines; see its notes on model licences.',
   async validate(input, config, params) {
-    const { readImageHeader } = await import('../segment/image.decode.js');
-    await readImageHeader(input.path, config);
+    const { validateImageInput } = await import('../../media/image/image.validate.js');
+    await validateImageInput(input, config);
     const { checkEngine } = await import('../segment/onnx/model.resolve.js');
     await checkEngine(params.engine, config);
   },

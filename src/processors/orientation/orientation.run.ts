@@ -1,6 +1,6 @@
 import { InputError } from '../../jobs/errors.js';
 import type { JobInput, ProcessorContext } from '../processor.types.js';
-import { decodeImage } from '../segment/image.decode.js';
+import { loadImage } from '../segment/segment.image.js';
 import { renderOverlay } from '../segment/overlay.render.js';
 import type { OrientationParams } from './orientation.params.js';
 import { orientationOfDecoded, type OrientationResult } from './orientation.service.js';
@@ -9,7 +9,7 @@ import { orientationOfDecoded, type OrientationResult } from './orientation.serv
 export async function runOrientation(ctx: ProcessorContext, input: JobInput, params: OrientationParams): Promise<OrientationResult> {
   if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'orientation needs an uploaded image');
   ctx.progress(0, 'decoding');
-  const image = await decodeImage(input.path, ctx.config);
+  const image = await loadImage(input.path, ctx.config);
   ctx.signal.throwIfAborted();
   const { result, objects } = await orientationOfDecoded(image, params, ctx.config, ctx.signal, (f, stage) => ctx.progress(0.05 + f * 0.85, stage));
   ctx.log(result.found ? `degree ${result.degree} (elongation ${result.elongation})` : (result.note ?? 'no object'));

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/config.schema.js';
-import { decodeImage } from '../segment/image.decode.js';
+import { loadImage } from '../segment/segment.image.js';
 import { segmentDecoded, type SegmentedObject, type SegmentInstance, type SegmentResult } from '../segment/segment.service.js';
 import type { PixelImage } from '../segment/builtin/builtin.engine.js';
 import type { OrientationParams } from './orientation.params.js';
@@ -72,6 +72,6 @@ export async function orientationOfDecoded(image: PixelImage, params: Partial<Or
 
 /** Decode, segment and measure: what the seed main server's background step did. */
 export async function orientationOfImage(input: string | Buffer, params: Partial<OrientationParams>, config: AppConfig, signal?: AbortSignal, onProgress?: (f: number, stage: string) => void): Promise<OrientationResult> {
-  const image = await decodeImage(input, config);
+  const image = await loadImage(input, config);
   return (await orientationOfDecoded(image, params, config, signal, onProgress)).result;
 }

@@ -1,5 +1,5 @@
 import { defineProcessor } from '../processor.types.js';
-import { IMAGE_MIME_TYPES } from './image.formats.js';
+import { IMAGE_MIME_TYPES } from '../../media/image/image.formats.js';
 import { SegmentParamsSchema } from './segment.params.js';
 
 /**
@@ -25,8 +25,8 @@ export const segmentProcessor = defineProcessor({
     return problems.length ? { ok: false, detail: problems.join('; ') } : { ok: true, detail: 'built-in engine ready' };
   },
   async validate(input, config, params) {
-    const { readImageHeader } = await import('./image.decode.js');
-    await readImageHeader(input.path, config);
+    const { validateImageInput } = await import('../../media/image/image.validate.js');
+    await validateImageInput(input, config);
     const { checkEngine } = await import('./onnx/model.resolve.js');
     await checkEngine(params.engine, config);
   },

@@ -1,6 +1,6 @@
 import { InputError } from '../../jobs/errors.js';
 import type { JobInput, ProcessorContext } from '../processor.types.js';
-import { decodeImage } from './image.decode.js';
+import { loadImage } from './segment.image.js';
 import { renderOverlay } from './overlay.render.js';
 import type { SegmentParams } from './segment.params.js';
 import { segmentDecoded, type SegmentResult } from './segment.service.js';
@@ -12,7 +12,7 @@ const AXIS_MIN_ELONGATION = 1.2;
 export async function runSegment(ctx: ProcessorContext, input: JobInput, params: SegmentParams): Promise<SegmentResult> {
   if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'segment needs an uploaded image');
   ctx.progress(0, 'decoding');
-  const image = await decodeImage(input.path, ctx.config);
+  const image = await loadImage(input.path, ctx.config);
   ctx.signal.throwIfAborted();
   const { result, objects } = await segmentDecoded(image, params, ctx.config, {
     signal: ctx.signal,

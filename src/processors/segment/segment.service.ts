@@ -1,7 +1,7 @@
 import type { AppConfig } from '../../config/config.schema.js';
 import { segmentPixels, type PixelImage } from './builtin/builtin.engine.js';
 import { rleFromPredicate, rleToBbox, toSeedRle, type Rle } from './coco-rle.js';
-import { decodeImage, resizePixels } from './image.decode.js';
+import { loadImage, resizePixels } from './segment.image.js';
 import { rleMoments, type MaskMoments } from './mask.moments.js';
 import type { Detection } from './onnx/model.types.js';
 import type { SegmentParamsInput } from './segment.params.js';
@@ -64,7 +64,7 @@ const BUILTIN_WORK_PIXELS = 2_000_000;
 
 /** Segments an image file (or its bytes). Throws InputError for undecodable or oversized images. */
 export async function segmentImage(input: string | Buffer, params: SegmentParamsInput, config: AppConfig, signal?: AbortSignal, onProgress?: SegmentHooks['onProgress']): Promise<SegmentResult> {
-  const image = await decodeImage(input, config);
+  const image = await loadImage(input, config);
   return (await segmentDecoded(image, params, config, { signal, onProgress })).result;
 }
 

@@ -16,6 +16,10 @@ export async function createOnnxRuntime(spec: RuntimeSpec): Promise<SrRuntime> {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: Math.max(1, spec.threads),
     interOpNumThreads: 1,
+    // ONNX Runtime's threads busy-wait between operators by default. The cores are shared with
+    // the worker process's event loop (which blends tiles and answers heartbeats) and with other
+    // jobs, so they sleep instead.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   return {
     kind: 'onnx',

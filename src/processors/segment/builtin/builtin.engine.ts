@@ -110,7 +110,7 @@ export function segmentPixels(img: PixelImage, opts: BuiltinOptions = {}): Built
     progress(0.65, 'splitting');
     // Computed object by object, inside each one's box.
     const dist = new Float32Array(n);
-    for (let l = 1; l <= count; l++) distanceTransformBox(labels, l, stats.boxes[l], w, h, dist);
+    for (let l = 1; l <= count; l++) distanceTransformBox(labels, l, stats.boxes[l], w, dist);
     check();
     ({ labels, count } = watershedSplit(mask, dist, w, h));
     stats = labelStats(labels, count, w, h);

@@ -1,23 +1,16 @@
 /**
  * Exact Euclidean distance transform (Felzenszwalb & Huttenlocher, "Distance Transforms of Sampled
  * Functions", 2012): two passes of the 1-D lower-envelope algorithm, linear in the pixel count.
- * For each set pixel: the distance to the nearest unset pixel; pixels outside the image count as
- * unset, so an object cut by the border is as thick as its visible part.
  */
-export function distanceTransform(mask: Uint8Array, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  const labels = Int32Array.from(mask);
-  distanceTransformBox(labels, 1, { x0: 0, y0: 0, x1: w - 1, y1: h - 1 }, w, h, out);
-  return out;
-}
 
 /**
- * The distance transform of one label, computed inside its box only and written into `out` for the
- * label's pixels. Every pixel of a different label counts as unset: components are maximal
- * 8-connected sets, so the pixels around one are background anyway. Doing it per object costs the
- * sum of the boxes' areas instead of the whole image's.
+ * The distance from each pixel of one label to the nearest pixel that is not of that label (pixels
+ * outside the image included, so an object cut by the border is as thick as its visible part),
+ * computed inside the label's box only and written into `out` for the label's pixels. Components
+ * are maximal 8-connected sets, so the pixels around one are background anyway; doing it per
+ * object costs the sum of the boxes' areas instead of the whole image's.
  */
-export function distanceTransformBox(labels: Int32Array, label: number, box: { x0: number; y0: number; x1: number; y1: number }, w: number, h: number, out: Float32Array): void {
+export function distanceTransformBox(labels: Int32Array, label: number, box: { x0: number; y0: number; x1: number; y1: number }, w: number, out: Float32Array): void {
   const INF = 1e20;
   const bw = box.x1 - box.x0 + 1, bh = box.y1 - box.y0 + 1;
   const n = Math.max(bw, bh) + 2;

@@ -1,7 +1,7 @@
 import { MediaflowError } from '../../../jobs/errors.js';
 import type { PixelImage } from '../builtin/builtin.engine.js';
 import { rleFromPredicate } from '../coco-rle.js';
-import { resizePixels } from '../image.decode.js';
+import { resizePixels } from '../segment.image.js';
 import type { ClassNames } from './class-names.js';
 import { bilinear } from './mask.sample.js';
 import type { DecodeOptions, Detection } from './model.types.js';
