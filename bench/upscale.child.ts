@@ -29,6 +29,8 @@ interface Job {
   threads: number;
   patchSize?: number;
   padding?: number;
+  /** Timed runs (pipelines); the fastest counts, as the machine may be shared. Default 2. */
+  repeat?: number;
 }
 
 const job = JSON.parse(process.argv[2]) as Job;
@@ -43,13 +45,17 @@ async function mediaflow(): Promise<void> {
   let t = performance.now();
   await upscaleRaw({ data: Buffer.alloc(16 * 16 * 3, 128), width: 16, height: 16, channels: 3 }, opts); // starts the engines
   result.loadMs = performance.now() - t;
+  let r: Awaited<ReturnType<typeof upscaleRaw>> | undefined;
+  result.ms = Infinity;
   lag.enable();
-  t = performance.now();
-  const r = await upscaleRaw({ data, width: job.width, height: job.height, channels: 3 }, opts);
-  result.ms = performance.now() - t;
+  for (let k = 0; k < (job.repeat ?? 2); k++) {
+    t = performance.now();
+    r = await upscaleRaw({ data, width: job.width, height: job.height, channels: 3 }, opts);
+    result.ms = Math.min(result.ms as number, performance.now() - t);
+  }
   lag.disable();
-  result.tiles = r.tiles;
-  if (job.out) await writeFile(job.out, r.image.data);
+  result.tiles = r!.tiles;
+  if (job.out) await writeFile(job.out, r!.image.data);
   await closeIdlePools();
 }
 
@@ -79,13 +85,16 @@ async function upscaler(): Promise<void> {
   result.loadMs = performance.now() - t;
   const data = await readFile(job.input);
   const input = tf.tensor3d(new Int32Array(data), [job.height, job.width, 3], 'int32');
-  lag.enable();
-  t = performance.now();
-  const out = (await up.upscale(input as never, { output: 'tensor', patchSize: job.patchSize, padding: job.padding })) as unknown as import('@tensorflow/tfjs').Tensor3D;
-  const pixels = await out.data();
-  result.ms = performance.now() - t;
-  lag.disable();
-  if (job.out) await writeFile(job.out, Buffer.from(Uint8Array.from(pixels as Float32Array, (v) => Math.round(v))));
+  let pixels: Float32Array | undefined;
+  result.ms = Infinity;
+  for (let k = 0; k < (job.repeat ?? 2); k++) {
+    t = performance.now();
+    const out = (await up.upscale(input as never, { output: 'tensor', patchSize: job.patchSize, padding: job.padding })) as unknown as import('@tensorflow/tfjs').Tensor3D;
+    pixels = (await out.data()) as Float32Array;
+    out.dispose();
+    result.ms = Math.min(result.ms as number, performance.now() - t);
+  }
+  if (job.out) await writeFile(job.out, Buffer.from(Uint8Array.from(pixels!, (v) => Math.round(v))));
 }
 
 async function processor(): Promise<void> {

@@ -50,6 +50,7 @@ test('models.paths overrides where a model is read from; broken model files are 
     assert.ok(out.image.data.every((v) => v === 0), 'the overriding (zeroed) weights were used');
 
     await writeFile(path.join(dir, shard), Buffer.alloc(size - 4));
+    await closeIdlePools(); // an idle engine keeps the weights it loaded
     await assert.rejects(
       upscaleRaw({ ...img, channels: 3 }, { model: 'slim', scale: 2, tile: 256, threads: 1, config }),
       (err: unknown) => (err as { code?: string }).code === 'MODEL_MISSING',

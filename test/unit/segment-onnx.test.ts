@@ -151,6 +151,8 @@ test('model params: score threshold, class filter, max instances', async () => {
   assert.deepEqual(byId.result.instances.map((i) => i.class), ['person']);
   const one = await segmentDecoded(tvImage, { engine: 'tv', max_instances: 1 }, config);
   assert.deepEqual(one.result.instances.map((i) => i.score), [0.9]);
+  const bestDog = await segmentDecoded(tvImage, { engine: 'tv', max_instances: 1, classes: ['dog'] }, config);
+  assert.deepEqual(bestDog.result.instances.map((i) => i.class), ['dog'], 'the class filter applies before the cap');
 });
 
 test('ONNX-zoo Mask R-CNN: boxes scaled back from the resized frame, 28×28 masks pasted into them', async () => {

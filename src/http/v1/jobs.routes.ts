@@ -81,6 +81,12 @@ async function parseSubmit(request: FastifyRequest, jobs: JobService): Promise<S
 
 export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
   const { jobs } = d;
+  // A job's event stream lasts as long as the job: end open ones when the server closes, or a
+  // graceful shutdown would wait for every running job.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
 
   app.post('/v1/jobs', {
     schema: {
@@ -177,7 +183,7 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
   } as never, async (request: FastifyRequest, reply: FastifyReply) => {
     const id = (request.params as { id: string }).id;
     const first = await jobs.get(id);
-    await streamJobEvents(reply, d.events, jobs, first.id);
+    await streamJobEvents(reply, d.events, jobs, first.id, openStreams);
   });
 }
 
@@ -185,7 +191,7 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
  * Streams a job's events as SSE: subscribe first, then send a snapshot, so nothing falls in
  * between; ends after `done`.
  */
-async function streamJobEvents(reply: FastifyReply, events: EventBus, jobs: JobService, id: string) {
+async function streamJobEvents(reply: FastifyReply, events: EventBus, jobs: JobService, id: string, open: Set<() => void>) {
   const queue: Array<{ ev: JobEvent; eventId: number }> = [];
   let wake: (() => void) | null = null;
   const unsubscribe = events.subscribe(id, (ev, eventId) => {
@@ -194,7 +200,9 @@ async function streamJobEvents(reply: FastifyReply, events: EventBus, jobs: JobS
   });
   const sse = (reply as unknown as { sse: { send(m: unknown): Promise<void>; onClose(cb: () => void): void; keepAlive(): void; close(): void; isConnected: boolean } }).sse;
   let closed = false;
-  sse.onClose(() => { closed = true; wake?.(); });
+  const end = () => { closed = true; wake?.(); };
+  sse.onClose(end);
+  open.add(end);
   try {
     const snapshot = await jobs.get(id);
     await sse.send({ event: 'status', data: { type: 'status', jobId: id, status: snapshot.status, attempts: snapshot.attempts, progress: snapshot.progress, stage: snapshot.stage, error: snapshot.error } });
@@ -213,8 +221,9 @@ async function streamJobEvents(reply: FastifyReply, events: EventBus, jobs: JobS
       wake = null;
     }
   } finally {
+    open.delete(end);
     unsubscribe();
-    if (!closed) sse.close();
+    sse.close();
   }
 }
 

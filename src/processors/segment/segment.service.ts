@@ -86,7 +86,8 @@ export async function segmentDecoded(image: PixelImage, params: SegmentParamsInp
       scoreThreshold: params.score_threshold ?? 0.5,
       maskThreshold: params.mask_threshold ?? 0.5,
       iouThreshold: params.iou_threshold ?? 0.7,
-      maxInstances,
+      // With a class filter the best N of those classes may lie beyond the first N overall.
+      maxInstances: params.classes?.length ? 1000 : maxInstances,
       signal: hooks.signal,
     });
     detections = run.detections;
@@ -98,18 +99,17 @@ export async function segmentDecoded(image: PixelImage, params: SegmentParamsInp
   const wanted = params.classes?.length && engine !== 'builtin' ? new Set(params.classes) : null;
   const minScore = params.score_threshold ?? (engine === 'builtin' ? 0 : 0.5);
   const minArea = engine === 'builtin' ? 0 : params.min_area ?? 0; // the built-in engine applied it already
-  const objects: SegmentedObject[] = [];
+  const kept: Array<{ d: Detection; moments: MaskMoments }> = [];
   for (const d of detections) {
     if (d.score < minScore) continue;
     if (wanted && !(wanted.has(String(d.classId)) || (d.className !== null && wanted.has(d.className)))) continue;
     const moments = rleMoments(d.rle);
     if (!moments || moments.area < minArea) continue;
-    objects.push({ rle: d.rle, moments, instance: toInstance(d, moments) });
+    kept.push({ d, moments });
   }
   // Models: best first; the built-in engine: largest first (its scores are contrasts, not beliefs).
-  objects.sort(engine === 'builtin' ? (a, b) => b.moments.area - a.moments.area : (a, b) => b.instance.score - a.instance.score);
-  objects.splice(maxInstances);
-  objects.forEach((o, i) => { o.instance.mask_id = i; });
+  kept.sort(engine === 'builtin' ? (a, b) => b.moments.area - a.moments.area : (a, b) => b.d.score - a.d.score);
+  const objects: SegmentedObject[] = kept.slice(0, maxInstances).map(({ d, moments }, i) => ({ rle: d.rle, moments, instance: toInstance(i, d, moments) }));
   const result: SegmentResult = {
     engine,
     width: image.width,
@@ -155,9 +155,9 @@ async function runBuiltin(image: PixelImage, params: SegmentParamsInput, hooks: 
   return { detections, extra: { builtin: { threshold: round(seg.threshold, 2), noise: seg.noise === null ? null : round(seg.noise, 2), cue: seg.cue, scale: round(scale, 4) } } };
 }
 
-function toInstance(d: Detection, m: MaskMoments): SegmentInstance {
+function toInstance(id: number, d: Detection, m: MaskMoments): SegmentInstance {
   return {
-    mask_id: 0,
+    mask_id: id,
     mask_rle: toSeedRle(d.rle),
     score: round(d.score, 4),
     class: d.className,

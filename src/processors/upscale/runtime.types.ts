@@ -8,7 +8,7 @@ export interface RuntimeSpec {
   kind: RuntimeKind;
   /** The model.json of a TF.js layers model (the ONNX runtime converts it in memory). */
   modelPath: string;
-  /** Value range the model was trained on (see MODEL_FAMILIES). */
+  /** Value range the network is fed and read in (see MODEL_FAMILIES.range). */
   range: 255 | 1;
   /** Threads this engine may use (ONNX intra-op threads; tfjs-wasm is single-threaded in Node). */
   threads: number;

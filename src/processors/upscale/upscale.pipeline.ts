@@ -41,10 +41,11 @@ export interface UpscaleOutcome {
 /**
  * Upscales 8-bit RGB(A) pixels with an ESRGAN model, tile by tile (see upscale.tiles.ts).
  *
- * Memory: the input, the output, and a float band one tile row high — not a float copy of the
- * whole output — so a 4000×3000 photo at ×4 needs the 192 MP output (576 MB RGB) plus about
- * 150 MB. Tiles run in worker threads (inference.pool.ts): the calling event loop stays free, and
- * cancellation is checked before every tile.
+ * Memory: the input, the output, and a float band one tile row high (tile + 8 input rows × scale
+ * × output width × 12 bytes) — never a float copy of the whole output. A 4000×3000 photo at ×2
+ * holds a 144 MB output and a 51 MB band (at ×4: 576 MB and 203 MB), plus the engine's own
+ * working memory for one tile. Tiles run in worker threads (inference.pool.ts): the calling event
+ * loop stays free, and cancellation is checked before every tile.
  *
  * Alpha is upscaled separately with Lanczos-3 (sharp): the models were trained on photographs, and
  * an alpha mask is not one — a classic resampler keeps its edges clean and costs nothing next to

@@ -31,21 +31,6 @@ export function erode(mask: Uint8Array, w: number, h: number, r: number): Uint8A
   return morph(mask, w, h, [['erode', r]]);
 }
 
-/** Dilation: a pixel is set when any pixel of its (2r+1)² window is set. */
-export function dilate(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
-  return morph(mask, w, h, [['dilate', r]]);
-}
-
-/** Opening (erosion then dilation): removes specks and hairs thinner than 2r+1. */
-export function open(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
-  return morph(mask, w, h, [['erode', r], ['dilate', r]]);
-}
-
-/** Closing (dilation then erosion): bridges gaps and pits narrower than 2r+1. */
-export function close(mask: Uint8Array, w: number, h: number, r: number): Uint8Array {
-  return morph(mask, w, h, [['dilate', r], ['erode', r]]);
-}
-
 function horizontal(src: Uint8Array, out: Uint8Array, w: number, h: number, and: boolean): void {
   for (let y = 0; y < h; y++) {
     const b = y * w;

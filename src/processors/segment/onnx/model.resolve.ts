@@ -30,7 +30,7 @@ export function resolveModel(engine: string, config: AppConfig): ResolvedModel {
   }
   const entry = findCatalogueModel(engine);
   if (entry) return { name: engine, path: catalogueModelPath(config, entry), format: entry.format };
-  const names = ['builtin', ...Object.keys(config.segment.models), ...MODEL_CATALOGUE.map((m) => m.id)];
+  const names = engineNames(config);
   throw new InputError('PARAMS_INVALID', `Unknown segmentation engine "${engine}"; available: ${names.join(', ')}`, { details: { engines: names } });
 }
 
