@@ -7,6 +7,7 @@ import { registerRun } from './commands/run.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerExtraCommands } from './commands/extra.js';
+import { registerModels } from './commands/models.js';
 
 const program = new Command()
   .name('mediaflow')
@@ -20,6 +21,7 @@ registerRun(program);
 registerJobs(program);
 registerMigrate(program);
 registerExtraCommands(program);
+registerModels(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {
