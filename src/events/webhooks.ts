@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { Runtime } from '../runtime.js';
 import { jobView } from '../http/v1/job.view.js';
-import { assertUrlAllowed } from '../net/index.js';
+import http from 'node:http';
+import https from 'node:https';
+import { pinnedLookup, resolveAllowed } from '../net/url-guard.js';
 
 /**
  * Webhooks: when a job with a `webhook` ends, its JSON is POSTed there, signed with
@@ -16,13 +18,11 @@ export function startWebhooks(rt: Runtime, log: (level: string, msg: string, ext
   async function deliver(url: string, body: string, attempt: number): Promise<void> {
     if (closed) return;
     try {
-      await assertUrlAllowed(url, rt.config);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'mediaflow-webhook' };
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'mediaflow-webhook', 'content-length': String(Buffer.byteLength(body)) };
       if (rt.config.webhooks.secret) headers['x-mediaflow-signature'] = `sha256=${createHmac('sha256', rt.config.webhooks.secret).update(body).digest('hex')}`;
-      const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000), redirect: 'manual' });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) return;
-      throw new Error(`HTTP ${res.status}`);
+      const status = await post(url, headers, body);
+      if (status >= 200 && status < 300) return;
+      throw new Error(`HTTP ${status}`);
     } catch (err) {
       if (attempt >= rt.config.webhooks.attempts) {
         log('warn', 'webhook delivery failed', { url, attempts: attempt, err: String(err) });
@@ -32,6 +32,24 @@ export function startWebhooks(rt: Runtime, log: (level: string, msg: string, ext
       t.unref();
       timers.add(t);
     }
+  }
+
+  /**
+   * POSTs to the address the SSRF check approved (pinned lookup: no second DNS answer can point the
+   * connection elsewhere); redirects are not followed.
+   */
+  async function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+    const target = await resolveAllowed(url, rt.config);
+    const lib = target.url.protocol === 'https:' ? https : http;
+    return new Promise<number>((resolve, reject) => {
+      const req = lib.request(target.url, { method: 'POST', headers, agent: false, lookup: pinnedLookup(target.addresses) as never, timeout: 10_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy(new Error('webhook timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   const unsubscribe = rt.events.subscribe('*', (ev) => {
