@@ -11,7 +11,7 @@
  * Rows:
  *  - mediaflow: the processor as a worker runs it (sharp decode → grey PGM → pooled tesseract.js).
  *  - mediaflow-raw: the same pool fed the original file bytes (no sharp pre-processing): measures
- *    what the grey PGM conversion buys.
+ *    what decoding with sharp to PGM/PPM first costs or buys.
  *  - tesseract-cli: /usr/bin/tesseract with Debian's eng.traineddata.
  *  - mediaflow-fastdata: the processor with `models.paths["tesseract-eng"]` set to Debian's
  *    eng.traineddata (tessdata_fast): the command's model, so the engine alone is compared.

@@ -98,6 +98,8 @@ export interface ProcessorDefinition<P extends TSchema = TSchema, R = unknown> {
    */
   validate?(input: FileInput, config: AppConfig, params: Static<P>): Promise<void>;
   run(ctx: ProcessorContext, input: JobInput, params: Static<P>): Promise<R>;
+  /** Frees what the processor keeps between jobs (worker pools, model sessions) when a worker stops. */
+  shutdown?(): Promise<void>;
 }
 
 /** Helper that keeps the params type of a processor definition inferred from its schema. */

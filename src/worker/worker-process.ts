@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config/config.schema.js';
 import { openRuntime } from '../runtime.js';
 import { JobWorker } from './job-worker.js';
+import { enabledProcessors } from '../processors/registry.js';
 
 /** Messages between `serve` and the worker processes it forks. */
 export type ToWorker = { type: 'wake' } | { type: 'cancel'; jobId: string } | { type: 'shutdown' };
@@ -19,6 +20,7 @@ export async function runWorkerProcess(config: AppConfig, opts: { only?: string[
     if (stopping) return;
     stopping = true;
     await worker.stop(graceful, graceful ? 30_000 : 0);
+    await Promise.allSettled(enabledProcessors(config.enableTestProcessors).map((p) => p.shutdown?.()));
     await rt.close();
     process.exit(0);
   };

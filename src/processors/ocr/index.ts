@@ -44,6 +44,7 @@ export const ocrProcessor = defineProcessor({
   // Tesseract runs one page on one core: two jobs use both cores of a small machine.
   policy: { concurrency: DEFAULT_CONCURRENCY, timeoutMs: 120_000, attempts: 2, backoffMs: 1000, resource: 'cpu' },
   notes: 'Tesseract (Apache-2.0) through tesseract.js (Apache-2.0); language data from @tesseract.js-data (Apache-2.0, from tesseract-ocr/tessdata).',
+  shutdown: () => shutdownOcr(),
   async check(config) {
     const langs = availableLanguages(config);
     return langs.includes('eng')

@@ -69,7 +69,7 @@ export async function runOcr(ctx: ProcessorContext, input: FileInput, params: Oc
   let page;
   try {
     page = await ocrPool(concurrency).recognize({ langs, psm: params.psm }, image.data, {
-      // The grey PGM carries no resolution; pass the file's own, as the `tesseract` command would
+      // A PGM/PPM carries no resolution; pass the one the file declares, as the `tesseract` command would
       // read it. Without one Tesseract estimates it from the text height.
       params: image.dpi ? { user_defined_dpi: String(image.dpi) } : {},
       output: { text: true, blocks: true, hocr: params.hocr, tsv: params.tsv },

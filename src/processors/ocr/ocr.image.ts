@@ -52,10 +52,12 @@ function declaredDpi(density: number | undefined, unit: string | undefined): num
  * on a transparent background would otherwise become black on black), 8-bit.
  * Errors: INPUT_UNSUPPORTED_TYPE, IMAGE_TOO_LARGE, INPUT_CORRUPT (truncated or damaged data).
  *
- * Why PNM: a raw PGM/PPM needs no decoding inside the WebAssembly engine, whereas a PNG or JPEG is
- * decoded again there, single-threaded and without native SIMD. Colour stays colour (PPM), not
- * luminance: Tesseract thresholds colour pages its own way, and converting them to grey first lost
- * characters on the fixtures (bench/ocr.bench.ts). Grey files go as PGM, a third of the bytes.
+ * Why decode here and hand over raw PGM/PPM: one decoder (sharp) for every format, with EXIF
+ * orientation, transparency, 16-bit and CMYK handled the same way as in the other processors, and
+ * nothing left for the WebAssembly engine to decode. bench/ocr.bench.ts measured the same CPU time
+ * and the same error rate as passing the original file to tesseract.js. Colour stays colour (PPM),
+ * not luminance: Tesseract thresholds colour pages its own way, and a grey conversion first cost
+ * characters on a fixture. Grey files go as PGM, a third of the bytes.
  */
 export async function prepareImage(file: string, mime: string, maxPixels: number): Promise<PreparedImage> {
   if (!(OCR_IMAGE_TYPES as readonly string[]).includes(mime)) {

