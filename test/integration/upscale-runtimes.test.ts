@@ -7,10 +7,11 @@ import { bicubic, photoCrop, psnr } from './upscale-media.js';
 after(async () => { await closeIdlePools(); });
 
 /**
- * The ONNX graph is Mediaflow's own translation of the TF.js layers models; the tfjs-wasm engine
- * runs the models as published. Both must give the same image.
+ * The ONNX graph is Mediaflow's own translation of the TF.js layers models (with the upsampling
+ * folded into the next convolution for slim and medium); the tfjs-wasm engine runs the models as
+ * published. Both must give the same image.
  */
-for (const [model, scale, size] of [['slim', 2, 48], ['medium', 3, 32], ['thick', 4, 24]] as const) {
+for (const [model, scale, size] of [['slim', 2, 48], ['medium', 3, 32], ['slim', 8, 12], ['thick', 4, 24]] as const) {
   test(`tfjs-wasm and ONNX agree: ${model} ×${scale}`, async () => {
     const hr = await photoCrop('astronaut.png', 140, 80, size * scale, size * scale);
     const lr = await bicubic(hr, size, size);
@@ -22,9 +23,12 @@ for (const [model, scale, size] of [['slim', 2, 48], ['medium', 3, 32], ['thick'
     assert.equal(tfjs.runtime, 'tfjs');
     const agreement = psnr(onnx.image.data, tfjs.image.data);
     assert.ok(agreement > 55, `onnx vs tfjs ${agreement.toFixed(1)} dB`);
-    // …and both are real super-resolution, not a copy of each other's mistake.
-    const floor = psnr((await bicubic(lr, size * scale, size * scale)).data, hr.data);
-    assert.ok(psnr(tfjs.image.data, hr.data) > floor, 'better than bicubic');
+    // …and both are real super-resolution, not a copy of each other's mistake (×8 from a 12-pixel
+    // crop is too little input for that comparison to mean anything).
+    if (scale <= 4) {
+      const floor = psnr((await bicubic(lr, size * scale, size * scale)).data, hr.data);
+      assert.ok(psnr(tfjs.image.data, hr.data) > floor, 'better than bicubic');
+    }
   });
 }
 

@@ -25,7 +25,7 @@ after(async () => {
 });
 
 type Params = Parameters<typeof upscaleProcessor.run>[2];
-const defaults: Params = { scale: 2, model: 'slim', tile: 256, quality: 90 };
+const defaults: Params = { scale: 2, tile: 256, quality: 90 };
 
 interface Run { result: UpscaleResult; file: string; progress: number[] }
 
@@ -60,7 +60,7 @@ test('registered as "upscale"', () => {
   assert.equal(getProcessor('upscale', false), upscaleProcessor);
 });
 
-test('output dimensions are exactly input × scale, for every scale', async () => {
+test('output dimensions are exactly input × scale, for every scale (default model per scale)', async () => {
   const crop = await photoCrop('coffee.png', 300, 120, 37, 23);
   const src = path.join(dir, 'odd.png');
   await sharp(crop.data, { raw: { width: 37, height: 23, channels: 3 } }).png().toFile(src);
@@ -72,7 +72,7 @@ test('output dimensions are exactly input × scale, for every scale', async () =
     assert.deepEqual(result.input, { width: 37, height: 23, format: 'png', frames: 1 });
     assert.deepEqual({ ...result.output, size: 0 }, { name: 'image.png', width: 37 * scale, height: 23 * scale, format: 'png', size: 0 });
     assert.equal(result.scale, scale);
-    assert.equal(result.model, 'slim');
+    assert.equal(result.model, scale === 2 ? 'slim' : 'medium');
     assert.ok(result.tiles >= 6, `tiles ${result.tiles}`);
     assert.ok(result.timeMs > 0);
     assert.equal(progress.at(-1), 1);

@@ -12,9 +12,9 @@ import { MediaflowError } from '../../jobs/errors.js';
  * Speed/quality (measured in bench/RESULTS.md, "## upscale"):
  * - `slim`: RDN, 2 dense blocks of 4-channel growth, ~0.2 M parameters. Fastest; a small, steady
  *   gain over bicubic.
- * - `medium`: RDN, 10 dense blocks, ~0.7 M parameters. About 3× slower than slim, a little sharper.
+ * - `medium`: RDN, 10 dense blocks, ~0.7 M parameters. 2–3× slower than slim, sharper.
  * - `thick`: RRDN (ESRGAN's residual-in-residual dense blocks), ~7 M parameters. By far the best
- *   detail, and 20–50× slower than slim.
+ *   detail, and 8–30× slower than slim (the gap is widest at ×2).
  */
 export type ModelName = 'slim' | 'medium' | 'thick';
 export type Scale = 2 | 3 | 4 | 8;

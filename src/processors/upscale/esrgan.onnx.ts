@@ -46,6 +46,38 @@ function hwioToOihw(k: Float32Array, [h, w, i, o]: number[]): Float32Array {
   return out;
 }
 
+/**
+ * Folds a nearest-neighbour ×s upsampling into the `same`-padded k×k convolution that follows it:
+ * conv(upsample(x)) = depthToSpace(conv'(x)), with conv' running at the low resolution and giving
+ * s²·O channels, one group per sub-pixel phase (i, j), in DepthToSpace's DCR order
+ * `(i·s + j)·O + o`. Each phase sees the input through the same taps, merged where several
+ * high-resolution taps fall on one low-resolution pixel, so the result is the same up to float
+ * rounding, borders included (zero padding beyond the edge either way). What it saves: the
+ * upsampled tensor (at ×8, 64 times the features in memory) and a high-resolution convolution with
+ * only 3 output channels, the least efficient shape there is; the multiply-adds are the same.
+ * Returns an HWIO kernel of size (2r+1)² and its padding r.
+ */
+export function subPixelKernel(kernel: Float32Array, [kh, kw, ci, co]: number[], s: number): { data: Float32Array; shape: number[]; pad: number } {
+  const p = (kh - 1) / 2;
+  const r = Math.max(-Math.floor(-p / s), Math.floor((s - 1 + p) / s));
+  const k = 2 * r + 1;
+  const oc = s * s * co;
+  const out = new Float32Array(k * k * ci * oc);
+  for (let py = 0; py < s; py++) for (let px = 0; px < s; px++) {
+    const phase = (py * s + px) * co;
+    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) {
+      const ly = Math.floor((py + ky - p) / s) + r;
+      const lx = Math.floor((px + kx - p) / s) + r;
+      for (let c = 0; c < ci; c++) {
+        const src = ((ky * kw + kx) * ci + c) * co;
+        const dst = ((ly * k + lx) * ci + c) * oc + phase;
+        for (let o = 0; o < co; o++) out[dst + o] += kernel[src + o];
+      }
+    }
+  }
+  return { data: out, shape: [k, k, ci, oc], pad: r };
+}
+
 function unsupported(layer: KerasLayer, why: string): never {
   throw new MediaflowError('MODEL_MISSING', `cannot convert layer ${layer.name} (${layer.class_name}) to ONNX: ${why}`);
 }
@@ -72,7 +104,26 @@ export function convertLayersModelToOnnx(files: LayersModelFiles, opts: { range:
     modelInput = 'image_unit';
   }
 
-  for (const layer of cfg.config.layers) {
+  const layers = cfg.config.layers;
+  const consumers = new Map<string, KerasLayer[]>();
+  for (const l of layers) for (const [name] of l.inbound_nodes[0] ?? []) consumers.set(name, [...(consumers.get(name) ?? []), l]);
+  /** Upsamplings folded into the convolution after them (see subPixelKernel): name → factor. */
+  const folded = new Map<string, { input: string; s: number }>();
+  for (const l of layers) {
+    if (l.class_name !== 'UpSampling2D') continue;
+    const size = l.config.size as number[];
+    const next = consumers.get(l.name) ?? [];
+    const conv = next[0];
+    const k = conv?.config.kernel_size as number[] | undefined;
+    if (size[0] === size[1] && (l.config.interpolation ?? 'nearest') === 'nearest' && next.length === 1
+      && conv.class_name === 'Conv2D' && conv.config.padding === 'same' && k && k[0] === k[1] && k[0] % 2 === 1
+      && !(conv.config.strides as number[] | undefined)?.some((v) => v !== 1)
+      && !(conv.config.dilation_rate as number[] | undefined)?.some((v) => v !== 1)) {
+      folded.set(l.name, { input: l.inbound_nodes[0][0][0], s: size[0] });
+    }
+  }
+
+  for (const layer of layers) {
     const c = layer.config;
     const inputs = (layer.inbound_nodes[0] ?? []).map(([name, nodeIndex, tensorIndex]) => {
       if (nodeIndex !== 0 || tensorIndex !== 0) unsupported(layer, 'shared layers are not supported');
@@ -98,18 +149,37 @@ export function convertLayersModelToOnnx(files: LayersModelFiles, opts: { range:
           const [ph, pw] = [k[0] - 1, k[1] - 1];
           pads = [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
         } else if (c.padding !== 'valid') unsupported(layer, `padding ${String(c.padding)}`);
-        const [h, w, i, o] = kernel.shape;
-        inits.push(floatTensor(`${out}/W`, [o, i, h, w], hwioToOihw(kernel.data, kernel.shape)));
-        const convInputs = [inputs[0], `${out}/W`];
-        if (bias) { inits.push(floatTensor(`${out}/B`, [o], bias.data)); convInputs.push(`${out}/B`); }
+        const up = folded.get(inputs[0]);
         const act = (c.activation as string | undefined) ?? 'linear';
         if (act !== 'linear' && act !== 'relu') unsupported(layer, `activation ${act}`);
-        const convOut = act === 'relu' ? `${out}/pre` : out;
+        let weight = { data: kernel.data, shape: kernel.shape };
+        let source = inputs[0];
+        if (up) {
+          const sub = subPixelKernel(kernel.data, kernel.shape, up.s);
+          weight = sub;
+          source = up.input;
+          pads = [sub.pad, sub.pad, sub.pad, sub.pad];
+        }
+        const [h, w, i, o] = weight.shape;
+        inits.push(floatTensor(`${out}/W`, [o, i, h, w], hwioToOihw(weight.data, weight.shape)));
+        const convInputs = [source, `${out}/W`];
+        if (bias) {
+          // One copy of the bias per sub-pixel phase when folded.
+          const b = up ? Float32Array.from({ length: o }, (_, n) => bias.data[n % bias.data.length]) : bias.data;
+          inits.push(floatTensor(`${out}/B`, [o], b));
+          convInputs.push(`${out}/B`);
+        }
+        let last = up ? `${out}/lr` : act === 'relu' ? `${out}/pre` : out;
         nodes.push(onnx.NodeProto.create({
-          opType: 'Conv', input: convInputs, output: [convOut], name: out,
+          opType: 'Conv', input: convInputs, output: [last], name: out,
           attribute: [attrInts('kernel_shape', [h, w]), attrInts('pads', pads), attrInts('strides', [1, 1]), attrInts('dilations', [1, 1])],
         }));
-        if (act === 'relu') nodes.push(onnx.NodeProto.create({ opType: 'Relu', input: [convOut], output: [out], name: `${out}/relu` }));
+        if (up) {
+          const shuffled = act === 'relu' ? `${out}/pre` : out;
+          nodes.push(onnx.NodeProto.create({ opType: 'DepthToSpace', input: [last], output: [shuffled], name: `${out}/shuffle`, attribute: [attrInt('blocksize', up.s), attrStr('mode', 'DCR')] }));
+          last = shuffled;
+        }
+        if (act === 'relu') nodes.push(onnx.NodeProto.create({ opType: 'Relu', input: [last], output: [out], name: `${out}/relu` }));
         break;
       }
       case 'Activation':
@@ -129,13 +199,14 @@ export function convertLayersModelToOnnx(files: LayersModelFiles, opts: { range:
         const size = c.size as number[];
         if ((c.interpolation ?? 'nearest') !== 'nearest') unsupported(layer, `interpolation ${String(c.interpolation)}`);
         if (size[0] !== size[1]) unsupported(layer, 'non-square upsampling');
+        scale *= size[0];
+        if (folded.has(layer.name)) break;
         // Keras' nearest upsampling repeats each pixel; ONNX Resize does exactly that with
         // asymmetric coordinates and floor rounding.
         nodes.push(onnx.NodeProto.create({
           opType: 'Resize', input: [inputs[0], '', constant(`${out}/scales`, [1, 1, size[0], size[1]])], output: [out], name: out,
           attribute: [attrStr('mode', 'nearest'), attrStr('coordinate_transformation_mode', 'asymmetric'), attrStr('nearest_mode', 'floor')],
         }));
-        scale *= size[0];
         break;
       }
       case 'MultiplyBeta':

@@ -14,17 +14,18 @@ export const UpscaleParamsSchema = Type.Object({
     default: 2,
     description: 'Upscaling factor: the output is exactly input width × scale by input height × scale. Every model has 2, 3, 4 and 8.',
   }),
-  model: Type.Union([Type.Literal('slim'), Type.Literal('medium'), Type.Literal('thick')], {
-    default: 'slim',
-    description: 'ESRGAN size, trading speed for detail: `slim` (fastest; default), `medium` (about 3× slower, a little sharper), '
-      + '`thick` (RRDN, the best detail, 20–50× slower than slim). Figures: bench/RESULTS.md.',
-  }),
+  model: Type.Optional(Type.Union([Type.Literal('slim'), Type.Literal('medium'), Type.Literal('thick')], {
+    description: 'ESRGAN size, trading speed for detail: `slim` (fastest), `medium` (2–3× slower than slim, sharper), '
+      + '`thick` (RRDN, the best detail, 8–30× slower than slim). Default: `slim` at ×2, where it gets 90% of medium\'s gain '
+      + 'over bicubic; `medium` at ×3, ×4 and ×8, where slim gains little. Figures: bench/RESULTS.md.',
+  })),
   tile: Type.Integer({
     default: 256,
     minimum: 16,
-    maximum: 2048,
-    description: 'Tile size in input pixels. Tiles overlap and are cross-faded, so the result does not depend on it beyond rounding; '
-      + 'larger tiles are a little faster and use more memory.',
+    maximum: 512,
+    description: 'Tile size in input pixels. Tiles get context around them and are cross-faded, so the result does not depend on it beyond '
+      + 'rounding; larger tiles are a little faster and need more memory (the engine holds one tile\'s activations: up to about 1 GB '
+      + 'for thick at 512).',
   }),
   format: Type.Optional(Type.Union([Type.Literal('png'), Type.Literal('jpeg'), Type.Literal('webp')], {
     description: "Output format. Default: the input's (PNG for GIF, TIFF and AVIF inputs). JPEG has no alpha: transparency is flattened onto white.",
