@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Job, JobError, JobEvent, JobOutput } from '../../jobs/job.types.js';
 import type { FinishOutcome, LeaseOptions, Queue } from '../../store/job-store.port.js';
+import { GroupCommit } from '../../store/sqlite/group-commit.js';
 import { rowToJob, type Db, type JobRow } from '../../store/sqlite/sqlite.db.js';
 
 const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running the job stopped unexpectedly (killed or crashed) too many times' };
@@ -11,8 +12,10 @@ const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running
  */
 export class SqliteQueue implements Queue {
   private readonly s: Record<string, Statement>;
+  private readonly group: GroupCommit;
 
   constructor(private readonly db: Db) {
+    this.group = new GroupCommit(db);
     this.s = {
       running: db.prepare(`SELECT processor, count(*) AS n FROM jobs WHERE status = 'running' GROUP BY processor`),
       take: db.prepare(`UPDATE jobs SET status = 'running', lease_owner = @owner, lease_expires_at = @expires,
@@ -97,15 +100,15 @@ export class SqliteQueue implements Queue {
   }
 
   async complete(jobId: string, workerId: string, result: unknown): Promise<FinishOutcome> {
-    return this.end(jobId, workerId, 'succeeded', result, null);
+    return this.group.run(() => this.end(jobId, workerId, 'succeeded', result, null));
   }
 
   async canceled(jobId: string, workerId: string): Promise<FinishOutcome> {
-    return this.end(jobId, workerId, 'canceled', null, { code: 'JOB_CANCELED', message: 'The job was canceled' });
+    return this.group.run(() => this.end(jobId, workerId, 'canceled', null, { code: 'JOB_CANCELED', message: 'The job was canceled' }));
   }
 
   async fail(jobId: string, workerId: string, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome> {
-    return this.db.transaction((): FinishOutcome => {
+    return this.group.run((): FinishOutcome => {
       const cur = this.db.prepare('SELECT attempts, max_attempts, cancel_requested FROM jobs WHERE id = ? AND lease_owner = ?').get(jobId, workerId) as
         | { attempts: number; max_attempts: number; cancel_requested: number }
         | undefined;
@@ -118,7 +121,7 @@ export class SqliteQueue implements Queue {
         return { applied: true, job: this.job(row) };
       }
       return this.end(jobId, workerId, 'failed', null, error);
-    }).immediate();
+    });
   }
 
   /** Requeues (with backoff) or fails jobs whose lease holder is gone. */

@@ -1,13 +1,16 @@
 import type { Statement } from 'better-sqlite3';
 import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../jobs/job.types.js';
 import type { CreateOutcome, JobStore, StoredEvent } from '../job-store.port.js';
+import { GroupCommit } from './group-commit.js';
 import { rowToJob, type Db, type JobRow } from './sqlite.db.js';
 
 /** JobStore on the embedded SQLite file. better-sqlite3 is synchronous; each call is one short transaction. */
 export class SqliteJobStore implements JobStore {
   private readonly s: Record<string, Statement>;
+  private readonly group: GroupCommit;
 
   constructor(private readonly db: Db) {
+    this.group = new GroupCommit(db);
     this.s = {
       byId: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       outputs: db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name'),
@@ -45,7 +48,7 @@ export class SqliteJobStore implements JobStore {
   async create(job: NewJob): Promise<CreateOutcome> {
     // IMMEDIATE: take the write lock first, so concurrent identical submits (even from other
     // processes) see each other's rows and make one job.
-    return this.db.transaction((): CreateOutcome => {
+    return this.group.run((): CreateOutcome => {
       if (job.idempotencyKey) {
         const prev = this.load(this.s.byIdem!.get(job.idempotencyKey) as JobRow | undefined);
         if (prev) {
@@ -80,7 +83,7 @@ export class SqliteJobStore implements JobStore {
       const created = this.load(this.s.byId!.get(job.id) as JobRow)!;
       this.s.appendEvent!.run(job.id, JSON.stringify({ type: 'status', jobId: job.id, status: 'queued', attempts: 0 } satisfies JobEvent), now);
       return { created: true, job: created };
-    }).immediate();
+    });
   }
 
   async get(id: string): Promise<Job | null> {
@@ -156,18 +159,18 @@ export class SqliteJobStore implements JobStore {
 
   async setProgress(id: string, progress: number, stage: string | null): Promise<void> {
     const now = Date.now();
-    this.db.transaction(() => {
+    await this.group.run(() => {
       this.s.progress!.run(progress, stage, now, id);
       this.s.appendEvent!.run(id, JSON.stringify({ type: 'progress', jobId: id, progress, stage } satisfies JobEvent), now);
-    }).immediate();
+    });
   }
 
   async putOutput(id: string, output: JobOutput): Promise<void> {
     const now = Date.now();
-    this.db.transaction(() => {
+    await this.group.run(() => {
       this.s.putOutput!.run({ jobId: id, ...output, now });
       this.s.appendEvent!.run(id, JSON.stringify({ type: 'output', jobId: id, output } satisfies JobEvent), now);
-    }).immediate();
+    });
   }
 
   async listEndedBefore(before: Date, limit: number): Promise<Job[]> {
