@@ -195,3 +195,16 @@ test('cancellation stops the job between tiles', async () => {
   const { result } = await upscale(src, { scale: 2, tile: 128 });
   assert.equal(result.output.width, 512);
 });
+
+test('validate (at submit) refuses from the header what the job would refuse', async () => {
+  const validate = (file: string, params: Partial<Params> = {}, cfg = config) =>
+    fileInputFromPath(file, 'image/png').then((input) => upscaleProcessor.validate!(input, cfg, { ...defaults, ...params }));
+  const bomb = path.join(dir, 'bomb-v.png');
+  await hugePngHeader(bomb, 30000, 30000);
+  await assert.rejects(validate(bomb), rejectsWith('IMAGE_TOO_LARGE'));
+  const wide = path.join(dir, 'wide-v.png');
+  await sharp({ create: { width: 3000, height: 4, channels: 3, background: '#808080' } }).png().toFile(wide);
+  await assert.rejects(validate(wide, { scale: 8, format: 'webp' }), rejectsWith('PARAMS_INVALID'));
+  await assert.rejects(validate(wide, { scale: 2 }, defaultConfig({ data: os.tmpdir(), limits: { maxOutputPixels: 10_000 } })), rejectsWith('IMAGE_TOO_LARGE'));
+  await validate(wide, { scale: 8 }); // PNG can hold 24000 pixels across
+});

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
+import { probeImage } from '../../media/image/image.probe.js';
 import { validateImageInput } from '../../media/image/image.validate.js';
 import { Type } from 'typebox';
 import { InputError } from '../../jobs/errors.js';
 import { IMAGE_MIME_TYPES } from '../../media/image/image.formats.js';
 import { defineProcessor } from '../processor.types.js';
 import { locateModel, MODEL_NAMES } from './esrgan.models.js';
+import { checkOutputSize, outputFormat } from './upscale.limits.js';
 import type { UpscaleResult } from './upscale.run.js';
 
 export type { UpscaleResult } from './upscale.run.js';
@@ -65,8 +67,13 @@ export const upscaleProcessor = defineProcessor({
     }
     return missing.length ? { ok: false, detail: `models missing: ${missing.join(', ')}` } : { ok: true, detail: `models: ${MODEL_NAMES.join(', ')}` };
   },
-  // Header, pixel limit and truncation, checked at submit so bad input gets its 4xx at once.
-  validate: (input, config) => validateImageInput(input, config),
+  // Header, pixel limit and truncation, checked at submit so bad input gets its 4xx at once; and an
+  // output the limits or the chosen format would refuse.
+  async validate(input, config, params) {
+    await validateImageInput(input, config);
+    const probe = await probeImage(input.path, { maxPixels: config.limits.maxImagePixels });
+    checkOutputSize(probe.width, probe.height, params.scale, outputFormat(probe.format, params.format), config);
+  },
   async run(ctx, input, params): Promise<UpscaleResult> {
     if (input.kind !== 'file') throw new InputError('INPUT_MISSING', 'upscale needs an image file');
     const { runUpscale } = await import('./upscale.run.js');

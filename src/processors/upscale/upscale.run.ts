@@ -1,12 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InputError } from '../../jobs/errors.js';
 import {
-  decodeImage, ENCODE_EXTENSION, ENCODE_MAX_SIDE, ENCODE_MIME, encodeImageToFile, probeImage, type EncodeFormat, type ImageFormat,
+  decodeImage, ENCODE_EXTENSION, ENCODE_MIME, encodeImageToFile, probeImage, type EncodeFormat, type ImageFormat,
 } from '../../media/image/index.js';
 import type { FileInput, ProcessorContext } from '../processor.types.js';
 import type { ModelName, Scale } from './esrgan.models.js';
+import { checkOutputSize, defaultModel, outputFormat } from './upscale.limits.js';
 import { upscaleRaw } from './upscale.pipeline.js';
 
 export interface UpscaleParams {
@@ -29,16 +29,6 @@ export interface UpscaleResult {
   timeMs: number;
 }
 
-const ENCODABLE: readonly string[] = ['png', 'jpeg', 'webp'];
-
-/**
- * slim at ×2 (+2.2 dB over bicubic against medium's +2.4, at a third of the time); medium above,
- * where slim's ×4 gain (+0.44 dB) is about half of medium's (+0.75 dB). bench/RESULTS.md.
- */
-export function defaultModel(scale: Scale): ModelName {
-  return scale === 2 ? 'slim' : 'medium';
-}
-
 export async function runUpscale(ctx: ProcessorContext, input: FileInput, params: UpscaleParams): Promise<UpscaleResult> {
   const started = performance.now();
   const { scale } = params;
@@ -48,18 +38,8 @@ export async function runUpscale(ctx: ProcessorContext, input: FileInput, params
 
   // Everything that can be refused is refused from the header, before decoding.
   const probe = await probeImage(input.path, { maxPixels });
-  const outW = probe.width * scale;
-  const outH = probe.height * scale;
-  const maxOut = ctx.config.limits.maxOutputPixels;
-  if (outW * outH > maxOut) {
-    throw new InputError('IMAGE_TOO_LARGE', `A ×${scale} upscale of this ${probe.width}×${probe.height} image would be ${outW}×${outH} (${outW * outH} pixels); the output limit is ${maxOut} pixels`, {
-      details: { width: outW, height: outH, pixels: outW * outH, limit: maxOut },
-    });
-  }
-  const format: EncodeFormat = params.format ?? (ENCODABLE.includes(probe.format) ? probe.format as EncodeFormat : 'png');
-  if (Math.max(outW, outH) > ENCODE_MAX_SIDE[format]) {
-    throw new InputError('PARAMS_INVALID', `${format.toUpperCase()} images cannot be larger than ${ENCODE_MAX_SIDE[format]} pixels on a side (the output would be ${outW}×${outH}); choose png or a smaller scale`);
-  }
+  const format = outputFormat(probe.format, params.format);
+  checkOutputSize(probe.width, probe.height, scale, format, ctx.config);
   if (probe.frames > 1) ctx.log(`the input has ${probe.frames} frames or pages; the first is upscaled`, 'info');
 
   const img = await decodeImage(input.path, { maxPixels, alpha: 'keep' });
