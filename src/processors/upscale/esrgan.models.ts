@@ -14,7 +14,7 @@ import { MediaflowError } from '../../jobs/errors.js';
  *   gain over bicubic.
  * - `medium`: RDN, 10 dense blocks, ~0.7 M parameters. 2–3× slower than slim, sharper.
  * - `thick`: RRDN (ESRGAN's residual-in-residual dense blocks), ~7 M parameters. By far the best
- *   detail, and 8–30× slower than slim (the gap is widest at ×2).
+ *   detail, and about 20× slower than slim.
  */
 export type ModelName = 'slim' | 'medium' | 'thick';
 export type Scale = 2 | 3 | 4 | 8;

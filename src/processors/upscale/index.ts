@@ -18,7 +18,7 @@ export const UpscaleParamsSchema = Type.Object({
   }),
   model: Type.Optional(Type.Union([Type.Literal('slim'), Type.Literal('medium'), Type.Literal('thick')], {
     description: 'ESRGAN size, trading speed for detail: `slim` (fastest), `medium` (2–3× slower than slim, sharper), '
-      + '`thick` (RRDN, the best detail, 8–30× slower than slim). Default: `slim` at ×2, where it gets 90% of medium\'s gain '
+      + '`thick` (RRDN, the best detail, about 20× slower than slim). Default: `slim` at ×2, where it gets 90% of medium\'s gain '
       + 'over bicubic; `medium` at ×3, ×4 and ×8, where slim gains little. Figures: bench/RESULTS.md.',
   })),
   tile: Type.Integer({
