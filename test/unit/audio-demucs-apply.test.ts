@@ -23,10 +23,12 @@ function fakeSeparate(mix: Float32Array, seg: number): Float32Array {
   return out;
 }
 
-function model(seg: number, sampleRate: number, calls: { n: number }): SegmentModel {
+function model(seg: number, sampleRate: number, calls: { n: number }): SegmentModel<Float32Array, { out: Float32Array }> {
   return {
     segment: seg, sources: SOURCES, sampleRate,
-    separate: async (m) => { calls.n++; return { out: fakeSeparate(m, seg), modelMs: 0, dspMs: 0 }; },
+    prepare: (m) => m,
+    run: async (m) => { calls.n++; return { out: fakeSeparate(m, seg), modelMs: 0 }; },
+    finish: (r) => r.out,
   };
 }
 
@@ -152,7 +154,9 @@ test('an identity model gives the input back exactly: the weights are normalised
     let d = 0;
     await applyModel({
       segment: seg, sources: 1, sampleRate: 20,
-      separate: async (m) => ({ out: m, modelMs: 0, dspMs: 0 }),
+      prepare: (m: Float32Array) => m,
+      run: async (m: Float32Array) => ({ out: m, modelMs: 0 }),
+      finish: (r: { out: Float32Array }) => r.out,
     }, {
       length: L,
       read: async (start, len, o) => { for (let c = 0; c < 2; c++) for (let i = 0; i < len; i++) { const p = start + i; o[c * len + i] = p >= 0 && p < L ? mix[c][p] : 0; } },

@@ -24,12 +24,18 @@ export interface MixReader {
   read(start: number, len: number, out: Float32Array): Promise<void>;
 }
 
-/** Separates one segment: planar [2][segment] in, planar [sources][2][segment] out. */
-export interface SegmentModel {
+/**
+ * The model, in three steps so that the work around it overlaps with its run on the neighbouring
+ * windows: `prepare` (this thread, e.g. the STFT) → `run` (elsewhere, asynchronous) → `finish`
+ * (this thread, e.g. the iSTFT), which gives planar [sources][2][segment] from planar [2][segment].
+ */
+export interface SegmentModel<P = unknown, R = unknown> {
   readonly segment: number;
   readonly sources: number;
   readonly sampleRate: number;
-  separate(mix: Float32Array): Promise<{ out: Float32Array; modelMs: number; dspMs: number }>;
+  prepare(mix: Float32Array): P;
+  run(prepared: P): Promise<R & { modelMs: number }>;
+  finish(raw: R): Float32Array;
 }
 
 export interface ApplyOptions {
@@ -85,7 +91,7 @@ export function planWindows(length: number, segment: number, stride: number, ori
   return all.sort((a, b) => a.start - b.start || a.pass - b.pass);
 }
 
-export async function applyModel(model: SegmentModel, mix: MixReader, opts: ApplyOptions): Promise<ApplyStats> {
+export async function applyModel<P, R>(model: SegmentModel<P, R>, mix: MixReader, opts: ApplyOptions): Promise<ApplyStats> {
   const { segment, sources } = model;
   const L = mix.length;
   const tracks = sources * 2;
@@ -108,12 +114,15 @@ export async function applyModel(model: SegmentModel, mix: MixReader, opts: Appl
   let emitted = 0;
   const stats: ApplyStats = { windows: windows.length, passes, offsets, modelMs: 0, dspMs: 0 };
 
-  const readWindow = async (w: Window): Promise<Float32Array> => {
-    // TensorChunk.padded: centre the window in `segment` samples taken from around it.
+  /** Reads a window as Demucs' `TensorChunk.padded` does (centred in `segment` samples taken from around it) and prepares it. */
+  const prepareWindow = async (w: Window): Promise<P> => {
     const delta = segment - w.len;
     const buf = new Float32Array(2 * segment);
     await mix.read(w.start - Math.floor(delta / 2), segment, buf);
-    return buf;
+    const t = performance.now();
+    const p = model.prepare(buf);
+    stats.dspMs += performance.now() - t;
+    return p;
   };
 
   /** Hands the final samples [emitted, upTo) of `from` to the sink (divided by `divisor` if not weighted). */
@@ -125,27 +134,28 @@ export async function applyModel(model: SegmentModel, mix: MixReader, opts: Appl
     await opts.sink(start, upTo - start, data);
   };
 
-  let next = windows.length > 0 ? readWindow(windows[0]) : null;
-  let inFlight = next ? model.separate(await next) : null;
+  // Window i+1 is read and prepared while window i is in the model, and submitted as soon as i
+  // returns; window i is then finished while i+1 is in the model: the model thread never waits.
+  let inFlight = windows.length > 0 ? model.run(await prepareWindow(windows[0])) : null;
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i];
-    // Read the next window while this one is in the model, and submit it as soon as this one
-    // returns, so the model thread never waits for the accumulation below.
-    next = i + 1 < windows.length ? readWindow(windows[i + 1]) : null;
+    const next = i + 1 < windows.length ? prepareWindow(windows[i + 1]) : null;
     // Awaited below; until then a failed read must not count as an unhandled rejection.
     next?.catch(() => undefined);
-    const res = await inFlight!;
+    const raw = await inFlight!;
     opts.signal?.throwIfAborted();
-    inFlight = next ? model.separate(await next) : null;
+    inFlight = next ? model.run(await next) : null;
     inFlight?.catch(() => undefined);
-    stats.modelMs += res.modelMs;
-    stats.dspMs += res.dspMs;
+    stats.modelMs += raw.modelMs;
+    const t = performance.now();
+    const out = model.finish(raw);
+    stats.dspMs += performance.now() - t;
 
     // Centre-trim the model's output to the window, weight it and add it to its pass.
     const delta = segment - w.len;
     const trim = Math.floor(delta / 2);
     const a = acc[w.pass];
-    a.addWeighted(w.start, w.len, res.out, segment, trim, weight);
+    a.addWeighted(w.start, w.len, out, segment, trim, weight);
 
     // Positions before this pass's next window are final for the pass.
     remaining[w.pass]--;

@@ -1,13 +1,16 @@
 import { Worker } from 'node:worker_threads';
 import { MediaflowError } from '../../jobs/errors.js';
+import { HT, HtSpectrogram } from './htdemucs.spec.js';
 import type { SegmentReply, SegmentRequest, WorkerHello, WorkerSpec } from './htdemucs.worker.js';
 
 /** The worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './htdemucs.worker.ts' : './htdemucs.worker.js', import.meta.url);
 
-/** One separated segment: planar [4 sources][2 channels][segment], and where the time went. */
-export interface SegmentResult { out: Float32Array; modelMs: number; dspMs: number }
+/** The model's inputs for one segment: the mix (planar [2][segment]) and its spectrogram. */
+export interface SegmentInput { mix: Float32Array; mag: Float32Array }
+/** The model's outputs for one segment: spectral ([4][4][bins][frames]) and time ([4][2][segment]). */
+export interface SegmentOutput { z: Float32Array; xt: Float32Array; modelMs: number }
 
 /**
  * Node 20 does not apply `--import` loader hooks to a worker's entry module, so from source the
@@ -23,10 +26,12 @@ function newWorker(spec: WorkerSpec): Worker {
 /**
  * The process's htdemucs engine: one worker thread holding one ONNX session, reused by every
  * separation job of the process (loading the 166 MiB model takes seconds). Requests queue in the
- * worker; the thread keeps the process alive only while it has work.
+ * worker; the thread keeps the process alive only while it has work. The STFT/iSTFT run on the
+ * caller's thread, so that they overlap with the model's run on the next segment.
  */
 export class HtdemucsEngine {
-  private readonly pending = new Map<number, { resolve: (r: SegmentResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: SegmentOutput) => void; reject: (e: Error) => void }>();
+  private readonly dsp = new HtSpectrogram();
   private nextId = 0;
   private dead: Error | null = null;
 
@@ -37,7 +42,7 @@ export class HtdemucsEngine {
       this.pending.delete(msg.id);
       if (this.pending.size === 0) this.worker.unref();
       if ('error' in msg) p.reject(new MediaflowError('PROCESSING_FAILED', `separation failed: ${msg.error.split('\n')[0]}`));
-      else p.resolve({ out: msg.out, modelMs: msg.modelMs, dspMs: msg.dspMs });
+      else p.resolve({ z: msg.z, xt: msg.xt, modelMs: msg.modelMs });
     });
     const fail = (err: Error) => {
       this.dead = err;
@@ -71,15 +76,25 @@ export class HtdemucsEngine {
     });
   }
 
-  /** Separates one segment (planar [2][segment]; the buffer is transferred, not copied). */
-  separate(mix: Float32Array): Promise<SegmentResult> {
+  /** Before the model, on the calling thread: the segment's spectrogram (HTDemucs' `_spec`). */
+  prepare(mix: Float32Array): SegmentInput {
+    return { mix, mag: this.dsp.spec(mix) };
+  }
+
+  /** Runs the model on one segment in the model thread (the input buffers are transferred). */
+  run(input: SegmentInput): Promise<SegmentOutput> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, mix } satisfies SegmentRequest, [mix.buffer as ArrayBuffer]);
+      this.worker.postMessage({ id, mix: input.mix, mag: input.mag } satisfies SegmentRequest, [input.mix.buffer as ArrayBuffer, input.mag.buffer as ArrayBuffer]);
     });
+  }
+
+  /** After the model, on the calling thread: iSTFT + time branch = planar [4][2][segment] sources. */
+  finish(output: SegmentOutput): Float32Array {
+    return this.dsp.ispecAdd(output.z, output.xt, HT.sources.length);
   }
 
   async dispose(): Promise<void> {

@@ -1,18 +1,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { HT, HtSpectrogram } from './htdemucs.spec.js';
+import { HT } from './htdemucs.spec.js';
 
 /**
- * A worker thread that owns this process's one htdemucs ONNX session and separates one segment
- * per request: STFT → model → iSTFT + time branch. ONNX Runtime's Node binding runs a session
- * synchronously on the calling thread (4–10 s per segment here), so it runs here, away from the
- * event loop that heartbeats job leases, reports progress and hears cancellation.
+ * A worker thread that owns this process's one htdemucs ONNX session and runs it on one segment
+ * per request. ONNX Runtime's Node binding runs a session synchronously on the calling thread
+ * (4–8 s per segment here), so it runs here, away from the event loop that heartbeats job leases,
+ * reports progress and hears cancellation; the STFT/iSTFT around it run on that event loop's
+ * thread meanwhile (htdemucs.engine.ts), overlapped with the next segment's model run.
  *
- * Protocol: → `{ id, mix }` (planar [2][segment]); ← `{ id, out, modelMs, dspMs }` (planar
- * [4 sources][2][segment]) or `{ id, error }`. On start ← `{ ready }` or `{ fatal }`.
+ * Protocol: → `{ id, mix, mag }` (the model's two inputs); ← `{ id, z, xt, modelMs }` (its two
+ * outputs, in buffers the reply owns) or `{ id, error }`. On start ← `{ ready }` or `{ fatal }`.
  */
 export interface WorkerSpec { modelPath: string; threads: number }
-export interface SegmentRequest { id: number; mix: Float32Array }
-export type SegmentReply = { id: number; out: Float32Array; modelMs: number; dspMs: number } | { id: number; error: string };
+export interface SegmentRequest { id: number; mix: Float32Array; mag: Float32Array }
+export type SegmentReply = { id: number; z: Float32Array; xt: Float32Array; modelMs: number } | { id: number; error: string };
 export type WorkerHello = { ready: true; inputs: string[]; outputs: string[] } | { fatal: string };
 
 const port = parentPort!;
@@ -33,9 +34,11 @@ try {
     intraOpNumThreads: spec.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    // Without ORT's arena the peak RSS of one segment is ~1 GB lower (2.5 vs 3.5 GB measured) at the
-    // same speed: the arena keeps every size class it ever grew for.
-    enableCpuMemArena: false,
+    // Measured on one segment (bench/RESULTS.md, "separate"): ORT's defaults peak at 5.1 GB RSS;
+    // without the memory pattern 3.6 GB at the same speed; without the arena too 2.5–2.8 GB, but
+    // ~30 % more CPU time (every large tensor is then fresh pages from the kernel). Speed wins here.
+    enableCpuMemArena: true,
+    enableMemPattern: false,
   });
   const find = (names: readonly string[], metas: readonly unknown[], rank: number, what: string) => {
     const i = metas.findIndex((m) => shapeOf(m).length === rank);
@@ -50,31 +53,24 @@ try {
   };
   const waveShape = shapeOf(session.inputMetadata[session.inputNames.indexOf(io.wave)]);
   if (waveShape[2] !== HT.segment) throw new Error(`the model's segment is ${String(waveShape[2])} samples, expected ${HT.segment} (htdemucs at 44.1 kHz)`);
-  const dsp = new HtSpectrogram();
-  const mag = new Float32Array(4 * HT.bins * HT.frames);
-  // One segment at a time: the scratch buffers are shared, and `session.run` yields (setImmediate)
-  // before it computes, which would let a second request overwrite them.
+  // One segment at a time: `session.run` yields (setImmediate) before it computes, and two runs
+  // at once would only share the same cores.
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (req: SegmentRequest) => { queue = queue.then(() => handle(req)); });
   async function handle(req: SegmentRequest): Promise<void> {
     try {
-      const t0 = performance.now();
-      dsp.spec(req.mix, mag);
-      const t1 = performance.now();
       const feeds = {
         [io.wave]: new ort.Tensor('float32', req.mix, [1, 2, HT.segment]),
-        [io.mag]: new ort.Tensor('float32', mag, [1, 4, HT.bins, HT.frames]),
+        [io.mag]: new ort.Tensor('float32', req.mag, [1, 4, HT.bins, HT.frames]),
       };
+      const t0 = performance.now();
       const res = await session.run(feeds);
-      const t2 = performance.now();
-      const z = res[io.freqOut].data as Float32Array;
-      // The reply owns its buffer: a copy of the time branch, so the transfer never touches memory
-      // that ONNX Runtime may still own.
-      const out = new Float32Array(res[io.timeOut].data as Float32Array);
-      dsp.ispecAdd(z, out, HT.sources.length);
+      const modelMs = performance.now() - t0;
+      // Copies the reply owns, so the transfer never touches memory ONNX Runtime may still own.
+      const z = new Float32Array(res[io.freqOut].data as Float32Array);
+      const xt = new Float32Array(res[io.timeOut].data as Float32Array);
       for (const t of Object.values(res)) t.dispose?.();
-      const t3 = performance.now();
-      port.postMessage({ id: req.id, out, modelMs: t2 - t1, dspMs: (t1 - t0) + (t3 - t2) } satisfies SegmentReply, [out.buffer as ArrayBuffer]);
+      port.postMessage({ id: req.id, z, xt, modelMs } satisfies SegmentReply, [z.buffer as ArrayBuffer, xt.buffer as ArrayBuffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: String((err as Error)?.stack ?? err) } satisfies SegmentReply);
     }

@@ -6,7 +6,7 @@ import { AUDIO_FORMATS, decodeToRawFile, encodeRawStereo, probeAudio, RawStereoF
 import { resolveModel } from '../../media/models/index.js';
 import type { FileInput, ProcessorContext } from '../processor.types.js';
 import { applyModel, type MixReader, type SegmentModel } from './demucs.apply.js';
-import { getHtdemucsEngine } from './htdemucs.engine.js';
+import { getHtdemucsEngine, type SegmentInput, type SegmentOutput } from './htdemucs.engine.js';
 import { HT } from './htdemucs.spec.js';
 import { seededRandint } from './seeded-random.js';
 import { StemWriter, type ClipMode, type StemRecipe } from './stem.writer.js';
@@ -49,7 +49,7 @@ export interface SeparateResult {
     separateMs: number;
     /** Inside the ONNX session. */
     modelMs: number;
-    /** STFT/iSTFT around the model. */
+    /** STFT/iSTFT around the model (on the job's thread, overlapped with the model's next run). */
     dspMs: number;
     encodeMs: number;
   };
@@ -109,11 +109,13 @@ export async function runSeparate(ctx: ProcessorContext, input: FileInput, param
       length: file.frames,
       read: (start, len, out) => file.readPlanar(start, len, out, mean, 1 / std),
     };
-    const segmentModel: SegmentModel = {
+    const segmentModel: SegmentModel<SegmentInput, SegmentOutput> = {
       segment: HT.segment,
       sources: HT.sources.length,
       sampleRate: HT.sampleRate,
-      separate: (m) => engine.separate(m),
+      prepare: (m) => engine.prepare(m),
+      run: (p) => engine.run(p),
+      finish: (r) => engine.finish(r),
     };
     const seed = params.seed ?? Number.parseInt(input.sha256.slice(0, 8), 16);
     const applied = await applyModel(segmentModel, mix, {
@@ -131,10 +133,10 @@ export async function runSeparate(ctx: ProcessorContext, input: FileInput, param
 
     ctx.progress(0.95, 'encoding');
     const { ext, mime } = AUDIO_FORMATS[params.format];
-    const encoded: { name: string; file: string }[] = [];
     const rescaled: Record<string, number> = {};
-    for (const w of writers) {
-      signal.throwIfAborted();
+    signal.throwIfAborted();
+    // The stems are encoded side by side: each ffmpeg is single-threaded.
+    const encoded = await Promise.all(writers.map(async (w) => {
       const gain = w.gain();
       if (gain !== 1) rescaled[w.recipe.name] = Number(gain.toFixed(6));
       const file = path.join(work, `${w.recipe.name}.${ext}`);
@@ -142,8 +144,8 @@ export async function runSeparate(ctx: ProcessorContext, input: FileInput, param
         format: params.format, bitDepth: params.bitDepth, bitrateKbps: params.bitrate, gain, sampleRate: HT.sampleRate, signal,
       });
       await rm(w.path, { force: true });
-      encoded.push({ name: `${w.recipe.name}.${ext}`, file });
-    }
+      return { name: `${w.recipe.name}.${ext}`, file };
+    }));
     for (const e of encoded) await ctx.output(e.name, e.file, mime);
     const t4 = performance.now();
     ctx.progress(1, 'done');
