@@ -7,8 +7,9 @@
  *
  * Prints figures and writes them into bench/RESULTS.md under "## core".
  */
+import { writeResultsSection } from './results-file.js';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -96,13 +97,8 @@ async function main() {
   ]);
 }
 
-/** Replaces (or appends) one `## name` section of bench/RESULTS.md. */
-export function writeSection(name: string, body: string[]) {
-  const file = path.join(path.dirname(new URL(import.meta.url).pathname), 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const section = `## ${name}\n\n${body.join('\n')}\n`;
-  const re = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
-  writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
+function writeSection(name: string, body: string[]) {
+  writeResultsSection(name, `## ${name}\n\n${body.join('\n')}\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

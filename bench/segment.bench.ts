@@ -14,10 +14,10 @@
  *   --quick     fewer images (a smoke run)
  *   --no-write  print only; by default the "## segment" section of bench/RESULTS.md is replaced.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { RESULTS_FILE, writeResultsSection } from './results-file.js';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { defaultConfig } from '../src/config/load-config.js';
 import { fromSeedRle, rleDecode } from '../src/processors/segment/coco-rle.js';
@@ -29,7 +29,6 @@ import { angleDiff, drawScene, mulberry32, pixelIou, randomScene, writeScene } f
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SPEED_IMAGES = QUICK ? 5 : 20;
 const ACCURACY_SCENES = QUICK ? 20 : 200;
 const MODEL_RUNS = QUICK ? 3 : 10;
@@ -151,17 +150,8 @@ try {
     '',
   ].join('\n');
   if (WRITE) {
-    const resultsFile = path.join(HERE, 'RESULTS.md');
-    let text = '';
-    try { text = await readFile(resultsFile, 'utf8'); } catch { text = '# Benchmark results\n'; }
-    const start = text.search(/^## segment\s*$/m);
-    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-    else {
-      const rest = text.slice(start + 1).search(/^## /m);
-      text = text.slice(0, start) + section + (rest < 0 ? '' : `\n${text.slice(start + 1 + rest)}`);
-    }
-    await writeFile(resultsFile, text.endsWith('\n') ? text : `${text}\n`);
-    console.log(`written to ${resultsFile}`);
+    writeResultsSection('segment', section);
+    console.log(`written to ${RESULTS_FILE}`);
   }
 } finally {
   await rm(tmp, { recursive: true, force: true });

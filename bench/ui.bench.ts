@@ -9,7 +9,8 @@
  *
  * Prints figures and writes them into bench/RESULTS.md under "## ui".
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeResultsSection } from './results-file.js';
+import { readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,13 +117,8 @@ async function main() {
   if (WRITE) writeSection('ui', lines);
 }
 
-/** Replaces (or appends) the `## name` section of bench/RESULTS.md, leaving the others as they are. */
 function writeSection(name: string, body: string[]) {
-  const file = path.join(HERE, 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const section = `## ${name}\n\n${body.join('\n')}\n`;
-  const re = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
-  writeFileSync(file, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
+  writeResultsSection(name, `## ${name}\n\n${body.join('\n')}\n`);
 }
 
 await main();

@@ -22,6 +22,7 @@
  *   --quick   smaller inputs and fewer configurations (a smoke run)
  *   --no-write  print only; by default the "## upscale" section of bench/RESULTS.md is replaced.
  */
+import { RESULTS_FILE, writeResultsSection } from './results-file.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -262,17 +263,8 @@ try {
   ].join('\n');
   console.log(`\n${section}`);
   if (WRITE) {
-    const resultsFile = path.join(HERE, 'RESULTS.md');
-    let text = '';
-    try { text = await readFile(resultsFile, 'utf8'); } catch { text = '# Benchmark results\n'; }
-    const start = text.search(/^## upscale\s*$/m);
-    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-    else {
-      const rest = text.slice(start + 1).search(/^## /m);
-      text = text.slice(0, start) + section + (rest < 0 ? '' : `\n${text.slice(start + 1 + rest)}`);
-    }
-    await writeFile(resultsFile, text.endsWith('\n') ? text : `${text}\n`);
-    console.log(`written to ${resultsFile}`);
+    writeResultsSection('upscale', section);
+    console.log(`written to ${RESULTS_FILE}`);
   }
 } finally {
   await rm(tmp, { recursive: true, force: true });
