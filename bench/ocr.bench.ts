@@ -6,7 +6,7 @@
  *
  * Pages: 12 rendered paragraphs pages (clean PNG, "scanned" PNG with blur and noise, tilted JPEG;
  * various fonts) with their exact text as ground truth, plus the five fixtures in
- * shared/fixtures/ocr with their `.gt.txt`.
+ * test/fixtures/ocr with their `.gt.txt`.
  *
  * Rows:
  *  - mediaflow: the processor as a worker runs it (sharp decode → grey PGM → pooled tesseract.js).
@@ -40,7 +40,7 @@ const run = promisify(execFile);
 const argv = process.argv.slice(2);
 const ROUNDS = Number(argv[argv.indexOf('--rounds') + 1] || 3) || 3;
 const PARALLEL = 2;
-const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/ocr');
+const FIXTURES = path.resolve(import.meta.dirname, '../test/fixtures/ocr');
 const TESSERACT = '/usr/bin/tesseract';
 const DEBIAN_ENG = '/usr/share/tesseract-ocr/5/tessdata/eng.traineddata';
 

@@ -13,7 +13,7 @@
  *     shared). Mediaflow runs here with the packages' own value ranges,
  *     so its output can be compared with UpscalerJS's pixel for pixel ("equal output" column).
  *  2. Quality: PSNR (RGB) and SSIM (luma, 11×11 Gaussian window) against the original, for ×2 and
- *     ×4, on a 192×192 centre crop of each photograph in shared/fixtures/images (downscaled with
+ *     ×4, on a 192×192 centre crop of each photograph in test/fixtures/images (downscaled with
  *     bicubic, the degradation the models were trained on), with bicubic upscaling as the floor.
  *  3. A 4000×3000 JPEG through the whole processor (slim ×2, JPEG out): time, peak RSS and the
  *     worst event-loop delay of the process while it ran.
@@ -37,7 +37,7 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const WRITE = !argv.includes('--no-write');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = path.resolve(HERE, '../../shared/fixtures/images');
+const FIXTURES = path.resolve(HERE, '../test/fixtures/images');
 const THREADS = os.availableParallelism();
 
 // ---------------------------------------------------------------- metrics
@@ -239,7 +239,7 @@ try {
     '',
     ...speedRows,
     '',
-    '### Quality (centre 192×192 crops of the 9 photographs in shared/fixtures/images, mean over photos)',
+    '### Quality (centre 192×192 crops of the 9 photographs in test/fixtures/images, mean over photos)',
     '',
     'Downscaled with bicubic (sharp), upscaled back, compared with the original crop. PSNR over RGB, SSIM on luma. '
       + '"package range": the value range the packages declare (0..255 for slim/medium); Mediaflow\'s default uses 0..1 at ×3/×4/×8 (see src/processors/upscale/esrgan.models.ts). '
@@ -256,7 +256,7 @@ try {
       + (['slim', 'medium', 'thick'] as const).map((m) => `${m} +${f(q.gains[`${m} ×4`])} dB (${q.gains[`${m} ×4`] >= 0.5 ? 'met' : 'not met'})`).join(', ')
       + `. The default model at ×4 is medium.`,
     '',
-    'Photographs (shared/fixtures/images; sources in its SOURCES.md): astronaut (NASA, public domain), brick and gravel (CC0Textures, CC0), '
+    'Photographs (test/fixtures/images; sources in its SOURCES.md): astronaut (NASA, public domain), brick and gravel (CC0Textures, CC0), '
       + 'camera (Lav Varshney, CC0), chelsea (Stefan van der Walt, CC0), coffee (Rachel Michetti, CC0), rocket (SpaceX, public domain), all via scikit-image; '
       + 'face (Pexels, CC0, via IBM MAX samples); “china.jpg” by danielbuechele on Flickr, CC BY 2.0, via scikit-learn.',
     '',

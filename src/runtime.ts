@@ -1,15 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { BlobStore } from './blobs/blob-store.port.js';
-import { FsBlobStore } from './blobs/fs/fs.blob-store.js';
+import type { BlobStore } from './core/ports/blob-store.port.js';
+import { FsBlobStore } from './adapters/fs/fs.blob-store.js';
 import type { AppConfig } from './config/config.schema.js';
-import type { EventBus } from './events/event-bus.port.js';
-import { StoreTailEventBus } from './events/store-tail.event-bus.js';
-import { JobService, type JobServiceDeps } from './jobs/jobs.service.js';
-import { SqliteQueue } from './queue/embedded/sqlite.queue.js';
-import type { JobStore, Queue } from './store/job-store.port.js';
-import { openSqlite } from './store/sqlite/sqlite.db.js';
-import { SqliteJobStore } from './store/sqlite/sqlite.store.js';
+import type { EventBus } from './core/ports/event-bus.port.js';
+import { StoreTailEventBus } from './adapters/sqlite/sqlite.event-bus.js';
+import { JobService, type JobServiceDeps } from './core/jobs.service.js';
+import { SqliteQueue } from './adapters/sqlite/sqlite.queue.js';
+import type { JobStore, Queue } from './core/ports/job-store.port.js';
+import { openSqlite } from './adapters/sqlite/sqlite.db.js';
+import { SqliteJobStore } from './adapters/sqlite/sqlite.store.js';
 import { assertUrlAllowed, downloadToFile } from './net/index.js';
 
 /** The adapters behind the ports, chosen by configuration. */

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { InputError } from '../jobs/errors.js';
-import type { JobService, StagedBlob } from '../jobs/jobs.service.js';
+import { InputError } from '../core/errors.js';
+import type { JobService, StagedBlob } from '../core/jobs.service.js';
 
 export interface ParsedMultipart {
   fields: Record<string, string>;

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CATALOGUE, MediaflowError, isMediaflowError, toMediaflowError, type ErrorCode } from '../jobs/errors.js';
+import { ERROR_CATALOGUE, MediaflowError, isMediaflowError, toMediaflowError, type ErrorCode } from '../core/errors.js';
 
 /**
  * The one mapper from anything thrown to a MediaflowError: ours pass through; Fastify's own

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
-import type { BlobStore } from '../blobs/blob-store.port.js';
+import type { BlobStore } from '../core/ports/blob-store.port.js';
 import { safeFileName } from '../util/safe-name.js';
 
 export interface BlobFile {

@@ -10,7 +10,7 @@ import sse from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { MediaflowError } from '../jobs/errors.js';
+import { MediaflowError } from '../core/errors.js';
 import type { Runtime } from '../runtime.js';
 import { registerCompatRoutes } from './compat/index.js';
 import { sendCompatError } from './compat/compat-errors.js';

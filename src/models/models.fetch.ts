@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError } from '../jobs/errors.js';
+import { MediaflowError } from '../core/errors.js';
 import { isSafeOutputName } from '../util/safe-name.js';
 import { modelCacheDir } from './model-cache.js';
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError } from '../jobs/errors.js';
+import { MediaflowError } from '../core/errors.js';
 import { safeFileName } from '../util/safe-name.js';
 import { catalogueModelPath } from './model-cache.js';
 import { findCatalogueModel, MODEL_CATALOGUE, type CatalogueModel } from './models.catalogue.js';

@@ -2,7 +2,7 @@ import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AppConfig } from '../config/config.schema.js';
-import { InputError, MediaflowError } from '../jobs/errors.js';
+import { InputError, MediaflowError } from '../core/errors.js';
 import { BatchWriter } from './batch-writer.js';
 import { downloadFileName } from './content-name.js';
 import { FileHasher } from './hash-worker.js';

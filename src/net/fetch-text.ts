@@ -1,4 +1,4 @@
-import { InputError } from '../jobs/errors.js';
+import { InputError } from '../core/errors.js';
 import { classifyNetworkError, httpStatusError, openUrl, type OpenOptions } from './http-client.js';
 
 export interface FetchedText {

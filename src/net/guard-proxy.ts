@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError, toMediaflowError } from '../jobs/errors.js';
+import { MediaflowError, toMediaflowError } from '../core/errors.js';
 import { classifyNetworkError } from './http-client.js';
 import { pinnedLookup, resolveAllowed, type UrlGuardOptions } from './url-guard.js';
 

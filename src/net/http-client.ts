@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError } from '../jobs/errors.js';
+import { MediaflowError } from '../core/errors.js';
 import { pinnedLookup, resolveAllowed, type UrlGuardOptions } from './url-guard.js';
 
 export interface OpenOptions extends UrlGuardOptions {

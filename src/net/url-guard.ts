@@ -1,7 +1,7 @@
 import { promises as dns, type LookupAddress } from 'node:dns';
 import net from 'node:net';
 import type { AppConfig } from '../config/config.schema.js';
-import { InputError, MediaflowError } from '../jobs/errors.js';
+import { InputError, MediaflowError } from '../core/errors.js';
 import { addressPolicyFor, type AddressPolicy } from './address-policy.js';
 
 /** Resolves a host name to every address it has. */

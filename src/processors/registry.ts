@@ -1,4 +1,4 @@
-import type { ProcessorDefinition } from './processor.types.js';
+import type { ProcessorDefinition } from '../core/processor.types.js';
 import { checksumProcessor, crashProcessor, noopProcessor, sleepProcessor } from './testing/index.js';
 import { ocrProcessor } from './ocr/index.js';
 import { separateProcessor } from './separate/index.js';

@@ -1,12 +1,12 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blobs/blob-store.port.js';
+import type { BlobStore } from '../core/ports/blob-store.port.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError } from '../jobs/errors.js';
-import type { Job } from '../jobs/job.types.js';
-import type { OutputInfo, ProcessorContext } from '../processors/processor.types.js';
-import type { JobStore } from '../store/job-store.port.js';
+import { MediaflowError } from '../core/errors.js';
+import type { Job } from '../core/job.types.js';
+import type { OutputInfo, ProcessorContext } from '../core/processor.types.js';
+import type { JobStore } from '../core/ports/job-store.port.js';
 import { isSafeOutputName } from '../util/safe-name.js';
 
 const PROGRESS_EVERY_MS = 200;

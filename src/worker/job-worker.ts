@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '../blobs/blob-store.port.js';
+import type { BlobStore } from '../core/ports/blob-store.port.js';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError, toMediaflowError } from '../jobs/errors.js';
-import type { Job } from '../jobs/job.types.js';
-import type { JobInput, ProcessorDefinition } from '../processors/processor.types.js';
+import { MediaflowError, toMediaflowError } from '../core/errors.js';
+import type { Job } from '../core/job.types.js';
+import type { JobInput, ProcessorDefinition } from '../core/processor.types.js';
 import { enabledProcessors } from '../processors/registry.js';
-import type { JobStore, Queue } from '../store/job-store.port.js';
+import type { JobStore, Queue } from '../core/ports/job-store.port.js';
 import { createJobContext } from './job-context.js';
 
 export interface JobWorkerDeps {

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError } from '../jobs/errors.js';
+import { MediaflowError } from '../core/errors.js';
 import { isSafeOutputName } from '../util/safe-name.js';
-import type { OutputInfo, ProcessorContext } from '../processors/processor.types.js';
+import type { OutputInfo, ProcessorContext } from '../core/processor.types.js';
 
 export interface LocalContextOptions {
   config: AppConfig;

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AppConfig } from '../config/config.schema.js';
-import type { Queue } from '../store/job-store.port.js';
+import type { Queue } from '../core/ports/job-store.port.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
 
 interface Child {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, json, submit, upload, until, type InProcessServer } from '../helpers/server.js';
-import { startWebhooks } from '../../src/events/webhooks.js';
+import { startWebhooks } from '../../src/http/webhooks.js';
 
 const URL_IN = { url: 'http://127.0.0.1/' };
 

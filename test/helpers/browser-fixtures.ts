@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { JobOutput, StoredInput } from '../../src/jobs/job.types.js';
+import type { JobOutput, StoredInput } from '../../src/core/job.types.js';
 import type { Runtime } from '../../src/runtime.js';
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, isMediaflowError } from '../../src/jobs/errors.js';
+import { InputError, isMediaflowError } from '../../src/core/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { ocrProcessor, type OcrResult, type OcrWord } from '../../src/processors/ocr/index.js';
 import { ocrPoolStats, shutdownOcrPool } from '../../src/processors/ocr/ocr.engine.js';
@@ -16,7 +16,7 @@ import { createLocalContext, fileInputFromPath } from '../../src/worker/local-co
 import { convertImage, paragraph, renderText, writeExifRotatedJpeg, writeHugePngHeader } from '../helpers/text-images.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/ocr');
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/ocr');
 const config = defaultConfig({ data: os.tmpdir() });
 let dir: string;
 

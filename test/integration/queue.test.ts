@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import { openSqlite } from '../../src/store/sqlite/sqlite.db.js';
-import { SqliteJobStore } from '../../src/store/sqlite/sqlite.store.js';
-import { SqliteQueue } from '../../src/queue/embedded/sqlite.queue.js';
-import type { NewJob } from '../../src/jobs/job.types.js';
+import { openSqlite } from '../../src/adapters/sqlite/sqlite.db.js';
+import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite.store.js';
+import { SqliteQueue } from '../../src/adapters/sqlite/sqlite.queue.js';
+import type { NewJob } from '../../src/core/job.types.js';
 import { tempDir } from '../helpers/server.js';
 
 function setup() {

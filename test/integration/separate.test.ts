@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, isMediaflowError } from '../../src/jobs/errors.js';
+import { InputError, isMediaflowError } from '../../src/core/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { separateProcessor, shutdownSeparate, type SeparateParams, type SeparateResult } from '../../src/processors/separate/index.js';
 import { getProcessor } from '../../src/processors/registry.js';

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-export const FIXTURE_IMAGES = new URL('../../../shared/fixtures/images/', import.meta.url).pathname;
+export const FIXTURE_IMAGES = new URL('../fixtures/images/', import.meta.url).pathname;
 
 export interface Raw { data: Buffer; width: number; height: number; channels: number }
 

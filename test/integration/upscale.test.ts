@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, MediaflowError } from '../../src/jobs/errors.js';
+import { InputError, MediaflowError } from '../../src/core/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { getProcessor } from '../../src/processors/registry.js';
 import { shutdownUpscale, upscaleProcessor, type UpscaleResult } from '../../src/processors/upscale/index.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, isMediaflowError } from '../../src/jobs/errors.js';
+import { InputError, isMediaflowError } from '../../src/core/errors.js';
 import { decodeToRawFile, encodeRawStereo, loadAudio, probeAudio, RawStereoFile } from '../../src/media/audio/index.js';
 import { writeAudio, type Stereo } from '../helpers/audio-fixtures.js';
 import { peak, snrDb } from '../helpers/audio-metrics.js';

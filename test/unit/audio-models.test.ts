@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { isMediaflowError } from '../../src/jobs/errors.js';
+import { isMediaflowError } from '../../src/core/errors.js';
 import { checkModel, resolveModel } from '../../src/media/models/index.js';
 import { separateProcessor } from '../../src/processors/separate/index.js';
 

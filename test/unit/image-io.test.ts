@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { InputError } from '../../src/jobs/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { decodeImage, encodeImage, probeImage } from '../../src/media/image/index.js';
 import {
   animatedGif, exifRotatedJpeg, halfTransparentPng, hugePngHeader, meanColour, quadrants, readRaw, truncatedJpeg,

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, dedupKey, validateParams } from '../../src/jobs/params.js';
+import { canonicalJson, dedupKey, validateParams } from '../../src/core/params.js';
 import { sleepProcessor } from '../../src/processors/testing/index.js';
-import { InputError } from '../../src/jobs/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 test('params are coerced from strings and completed with defaults', () => {
   assert.deepEqual(validateParams(sleepProcessor, { ms: '250' }), { ms: 250, fail: false, output: false });

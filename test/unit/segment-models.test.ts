@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { isMediaflowError } from '../../src/jobs/errors.js';
+import { isMediaflowError } from '../../src/core/errors.js';
 import { modelCacheDir } from '../../src/models/model-cache.js';
 import { MODEL_CATALOGUE } from '../../src/models/models.catalogue.js';
 import { fetchModel } from '../../src/models/models.fetch.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { MediaflowError } from '../../src/jobs/errors.js';
+import { MediaflowError } from '../../src/core/errors.js';
 import { assertUrlAllowed, downloadToFile, forbiddenRange, startGuardProxy, type AddressPolicy } from '../../src/net/index.js';
 import { patternBytes, sha256, startTestServer, type TestServer } from '../helpers/http-server.js';
 

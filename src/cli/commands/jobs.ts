@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { jobView } from '../../http/v1/job.view.js';
-import { JOB_STATUSES, type JobStatus } from '../../jobs/job.types.js';
+import { JOB_STATUSES, type JobStatus } from '../../core/job.types.js';
 import { openRuntime, type Runtime } from '../../runtime.js';
 import { configFrom, withConfigOptions } from '../options.js';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { openSqlite } from '../../store/sqlite/sqlite.db.js';
+import { openSqlite } from '../../adapters/sqlite/sqlite.db.js';
 import { configFrom, withConfigOptions } from '../options.js';
 
 export function registerMigrate(program: Command) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { buildServer, listenCompatPorts } from '../../http/server.js';
-import { startWebhooks } from '../../events/webhooks.js';
+import { startWebhooks } from '../../http/webhooks.js';
 import { openRuntime } from '../../runtime.js';
 import { WorkerSupervisor } from '../../worker/supervisor.js';
 import { cliLogger, configFrom, withConfigOptions } from '../options.js';

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import type { JobError } from '../../jobs/job.types.js';
-import { ERROR_CATALOGUE, type ErrorCode } from '../../jobs/errors.js';
+import type { JobError } from '../../core/job.types.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../core/errors.js';
 import { normaliseError } from '../problem.js';
 
 /**

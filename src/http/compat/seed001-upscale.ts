@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { BlobStore } from '../../blobs/blob-store.port.js';
-import { InputError } from '../../jobs/errors.js';
-import type { JobService } from '../../jobs/jobs.service.js';
+import type { BlobStore } from '../../core/ports/blob-store.port.js';
+import { InputError } from '../../core/errors.js';
+import type { JobService } from '../../core/jobs.service.js';
 import { safeFileName } from '../../util/safe-name.js';
 import { readMultipart } from '../multipart.js';
 import { sendBlob } from '../serve-blob.js';

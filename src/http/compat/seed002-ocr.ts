@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { InputError } from '../../jobs/errors.js';
-import type { JobService } from '../../jobs/jobs.service.js';
+import { InputError } from '../../core/errors.js';
+import type { JobService } from '../../core/jobs.service.js';
 import { readMultipart } from '../multipart.js';
 import { compatStatusOfJobError, sendCompatError } from './compat-errors.js';
 

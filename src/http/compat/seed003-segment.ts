@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InputError } from '../../jobs/errors.js';
-import type { Job } from '../../jobs/job.types.js';
-import type { JobService, SubmitInput } from '../../jobs/jobs.service.js';
+import { InputError } from '../../core/errors.js';
+import type { Job } from '../../core/job.types.js';
+import type { JobService, SubmitInput } from '../../core/jobs.service.js';
 import { readMultipart } from '../multipart.js';
 import { compatStatusOfJobError, sendCompatError } from './compat-errors.js';
 

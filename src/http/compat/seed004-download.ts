@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { InputError } from '../../jobs/errors.js';
-import type { JobService } from '../../jobs/jobs.service.js';
+import { InputError } from '../../core/errors.js';
+import type { JobService } from '../../core/jobs.service.js';
 import { sendCompatError } from './compat-errors.js';
 
 const SOURCE = 'compat:seed004';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Job, JobStatus } from '../../jobs/job.types.js';
-import type { JobService } from '../../jobs/jobs.service.js';
+import type { Job, JobStatus } from '../../core/job.types.js';
+import type { JobService } from '../../core/jobs.service.js';
 
 /** Celery's status words, which seeds 001 and 004 reported. */
 const CELERY: Record<JobStatus, string> = { queued: 'PENDING', running: 'STARTED', succeeded: 'SUCCESS', failed: 'FAILURE', canceled: 'REVOKED' };

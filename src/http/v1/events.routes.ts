@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { EventBus } from '../../events/event-bus.port.js';
-import type { JobEvent } from '../../jobs/job.types.js';
-import type { JobStore } from '../../store/job-store.port.js';
+import type { EventBus } from '../../core/ports/event-bus.port.js';
+import type { JobEvent } from '../../core/job.types.js';
+import type { JobStore } from '../../core/ports/job-store.port.js';
 
 /** Most stored events replayed to a client that reconnects with `Last-Event-ID`; past that it is told to reload. */
 export const REPLAY_LIMIT = 2000;

@@ -1,4 +1,4 @@
-import type { Job } from '../../jobs/job.types.js';
+import type { Job } from '../../core/job.types.js';
 
 /** The public JSON of a job: what /v1 returns, with URLs for outputs and events. */
 export function jobView(job: Job) {

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { InputError, MediaflowError } from '../../jobs/errors.js';
-import { isTerminal, JOB_STATUSES, type JobEvent, type JobStatus } from '../../jobs/job.types.js';
-import type { JobService, SubmitInput, SubmitRequest } from '../../jobs/jobs.service.js';
-import type { BlobStore } from '../../blobs/blob-store.port.js';
-import type { EventBus } from '../../events/event-bus.port.js';
+import { InputError, MediaflowError } from '../../core/errors.js';
+import { isTerminal, JOB_STATUSES, type JobEvent, type JobStatus } from '../../core/job.types.js';
+import type { JobService, SubmitInput, SubmitRequest } from '../../core/jobs.service.js';
+import type { BlobStore } from '../../core/ports/blob-store.port.js';
+import type { EventBus } from '../../core/ports/event-bus.port.js';
 import { readMultipart, parseJsonField } from '../multipart.js';
 import { sendBlob } from '../serve-blob.js';
 import { jobView } from './job.view.js';

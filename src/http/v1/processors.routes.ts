@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { JobService } from '../../jobs/jobs.service.js';
-import type { ProcessorDefinition } from '../../processors/processor.types.js';
+import type { JobService } from '../../core/jobs.service.js';
+import type { ProcessorDefinition } from '../../core/processor.types.js';
 import { concurrencyLimits } from '../../worker/job-worker.js';
 
 export function processorView(p: ProcessorDefinition<any, any>, concurrency: number) {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import { SAFE_INPUT_ARGS, type AudioProbe } from './audio.probe.js';
 import { firstErrorLine, runTool } from './audio.tool.js';
 

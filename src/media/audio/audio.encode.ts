@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/config.schema.js';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 import { firstErrorLine, runTool } from './audio.tool.js';
 
 export type AudioFormat = 'wav' | 'flac' | 'mp3';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import { sniffMime } from '../sniff.js';
 import { firstErrorLine, runTool } from './audio.tool.js';
 

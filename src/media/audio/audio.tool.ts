@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 
 /** What a finished ffmpeg/ffprobe run left behind. */
 export interface ToolRun {

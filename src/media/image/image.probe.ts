@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import { InputError, MediaflowError } from '../../jobs/errors.js';
+import { InputError, MediaflowError } from '../../core/errors.js';
 import { IMAGE_FORMATS, type ImageFormat } from './image.formats.js';
 
 export interface ImageLimits {

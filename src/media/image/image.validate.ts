@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError } from '../../jobs/errors.js';
-import type { FileInput } from '../../processors/processor.types.js';
+import { InputError } from '../../core/errors.js';
+import type { FileInput } from '../../core/processor.types.js';
 import { probeImage } from './image.probe.js';
 
 const PNG_IEND = Buffer.from([0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);

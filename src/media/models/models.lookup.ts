@@ -3,7 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { AppConfig } from '../../config/config.schema.js';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 import { MODEL_CATALOG, type ModelEntry } from './models.catalog.js';
 
 const require = createRequire(import.meta.url);

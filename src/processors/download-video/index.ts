@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { defineProcessor } from '../processor.types.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import { checkTool } from '../download/tool-check.js';
 import { AUDIO_CONTAINERS, VIDEO_CONTAINERS } from './ytdlp.args.js';
 import type { DownloadVideoResult } from './ytdlp.run.js';

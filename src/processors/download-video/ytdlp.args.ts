@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 
 export const VIDEO_CONTAINERS = ['mp4', 'webm', 'mkv'] as const;
 export const AUDIO_CONTAINERS = ['m4a', 'mp3', 'opus'] as const;

@@ -1,4 +1,4 @@
-import { InputError, MediaflowError, type ErrorCode } from '../../jobs/errors.js';
+import { InputError, MediaflowError, type ErrorCode } from '../../core/errors.js';
 
 /**
  * yt-dlp reports failures as `ERROR: [extractor] id: message` on stderr with exit status 1 for

@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { InputError, MediaflowError } from '../../jobs/errors.js';
+import { InputError, MediaflowError } from '../../core/errors.js';
 import { sniffMime } from '../../media/sniff.js';
 import { assertUrlAllowed } from '../../net/url-guard.js';
 import { startGuardProxy, type GuardProxyOptions } from '../../net/guard-proxy.js';
 import { safeFileName } from '../../util/safe-name.js';
 import { mimeFromProbe, probeMedia } from '../download/media-probe.js';
-import type { JobInput, ProcessorContext } from '../processor.types.js';
+import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
 import { mapYtDlpError } from './ytdlp.errors.js';
 import { INFO_MARK, POSTPROCESS_MARK, PROGRESS_MARK, ytDlpArgs, type VideoParams } from './ytdlp.args.js';
 

@@ -1,9 +1,9 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import { extensionFor, sniffMime } from '../../media/sniff.js';
 import { downloadToFile } from '../../net/download-to-file.js';
-import type { JobInput, ProcessorContext } from '../processor.types.js';
+import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
 import { mimeFromProbe, probeMedia, type MediaProbe } from './media-probe.js';
 
 export interface DownloadResult {

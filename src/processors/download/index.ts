@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { defineProcessor } from '../processor.types.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import { checkTool } from './tool-check.js';
 import type { DownloadResult } from './download.run.js';
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { validateImageInput } from '../../media/image/image.validate.js';
-import { InputError } from '../../jobs/errors.js';
-import { defineProcessor } from '../processor.types.js';
+import { InputError } from '../../core/errors.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import { OCR_IMAGE_TYPES } from './ocr.image.js';
 import { availableLanguages, resolveLanguages } from './ocr.languages.js';
 import type { OcrResult } from './ocr.result.js';

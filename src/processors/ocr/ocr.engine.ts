@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { InputError, MediaflowError, isMediaflowError } from '../../jobs/errors.js';
-import type { FileInput, ProcessorContext } from '../processor.types.js';
+import { InputError, MediaflowError, isMediaflowError } from '../../core/errors.js';
+import type { FileInput, ProcessorContext } from '../../core/processor.types.js';
 import { prepareImage } from './ocr.image.js';
 import { resolveLanguages } from './ocr.languages.js';
 import { OcrPool, type OcrPoolStats } from './ocr.pool.js';

@@ -1,5 +1,5 @@
 import { open, readFile } from 'node:fs/promises';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 
 /** Image types the OCR processor reads (by content). Animated GIF/WebP and multi-page TIFF: the first frame. */
 export const OCR_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'image/bmp', 'image/gif', 'image/avif'] as const;

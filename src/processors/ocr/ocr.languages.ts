@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError, MediaflowError } from '../../jobs/errors.js';
+import { InputError, MediaflowError } from '../../core/errors.js';
 
 /**
  * OCR language data comes from the `@tesseract.js-data/<code>` npm packages, read straight from

@@ -2,7 +2,7 @@ import { mkdtemp, rm, symlink, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type Tesseract from 'tesseract.js';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 import type { ResolvedLanguages } from './ocr.languages.js';
 
 /**

@@ -1,4 +1,4 @@
-import { defineProcessor } from '../processor.types.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import { IMAGE_MIME_TYPES } from '../../media/image/image.formats.js';
 import { OrientationParamsSchema } from './orientation.params.js';
 

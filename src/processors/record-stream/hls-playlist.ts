@@ -1,4 +1,4 @@
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 
 export interface HlsVariant {
   /** Position among the master playlist's variants: ffmpeg's HLS demuxer numbers its programs the same way. */

@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Type } from 'typebox';
-import { InputError } from '../../jobs/errors.js';
-import { defineProcessor } from '../processor.types.js';
+import { InputError } from '../../core/errors.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import { checkTool } from '../download/tool-check.js';
 
 /** The longest recording a job may ask for; the processor's timeout follows from it. */

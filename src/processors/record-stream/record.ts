@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError, MediaflowError } from '../../jobs/errors.js';
+import { InputError, MediaflowError } from '../../core/errors.js';
 import { fetchText } from '../../net/fetch-text.js';
 import { startGuardProxy } from '../../net/guard-proxy.js';
 import { USER_AGENT } from '../../net/http-client.js';

@@ -1,5 +1,5 @@
-import { InputError } from '../../jobs/errors.js';
-import type { JobInput, ProcessorContext } from '../processor.types.js';
+import { InputError } from '../../core/errors.js';
+import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
 import { loadImage } from './segment.image.js';
 import { renderOverlay } from './overlay.render.js';
 import type { SegmentParams } from './segment.params.js';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 import { HT, HtSpectrogram } from './htdemucs.spec.js';
 import type { SegmentReply, SegmentRequest, WorkerHello, WorkerSpec } from './htdemucs.worker.js';
 

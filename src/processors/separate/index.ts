@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import { checkModel } from '../../media/models/index.js';
-import { defineProcessor } from '../processor.types.js';
+import { defineProcessor } from '../../core/processor.types.js';
 import type { SeparateParams, SeparateResult } from './separate.run.js';
 
 export type { SeparateParams, SeparateResult } from './separate.run.js';

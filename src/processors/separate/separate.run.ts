@@ -1,10 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import { AUDIO_FORMATS, decodeToRawFile, encodeRawStereo, probeAudio, RawStereoFile, type AudioFormat, type BitDepth } from '../../media/audio/index.js';
 import { resolveModel } from '../../media/models/index.js';
-import type { FileInput, ProcessorContext } from '../processor.types.js';
+import type { FileInput, ProcessorContext } from '../../core/processor.types.js';
 import { applyModel, type MixReader, type SegmentModel } from './demucs.apply.js';
 import { getHtdemucsEngine, type SegmentInput, type SegmentOutput } from './htdemucs.engine.js';
 import { HT } from './htdemucs.spec.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
-import { defineProcessor } from '../processor.types.js';
+import { defineProcessor } from '../../core/processor.types.js';
 
 /**
  * Processors for tests and benchmarks only (registered when `enableTestProcessors` is on):

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { AppConfig } from '../../config/config.schema.js';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 
 /**
  * The ESRGAN model families Mediaflow ships, all from the `@upscalerjs/*` npm packages (MIT,

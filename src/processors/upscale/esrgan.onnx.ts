@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 import { type KerasLayer, type LayersModelFiles, weightsByName } from './esrgan.weights.js';
 
 const { onnx } = onnxProto;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MediaflowError } from '../../jobs/errors.js';
+import { MediaflowError } from '../../core/errors.js';
 
 /** One weight tensor as listed in a TF.js `weightsManifest`. */
 export interface WeightSpec {

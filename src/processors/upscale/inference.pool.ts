@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { MediaflowError, type ErrorCode, ERROR_CATALOGUE } from '../../jobs/errors.js';
+import { MediaflowError, type ErrorCode, ERROR_CATALOGUE } from '../../core/errors.js';
 import type { RuntimeSpec } from './runtime.types.js';
 import type { CloseRequest, TileReply, TileRequest, WorkerHello } from './inference.worker.js';
 

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../config/config.schema.js';
-import { InputError } from '../../jobs/errors.js';
+import { InputError } from '../../core/errors.js';
 import type { ImageFormat } from '../../media/image/image.formats.js';
 import type { EncodeFormat } from '../../media/image/image.encode.js';
 import type { ModelName, Scale } from './esrgan.models.js';

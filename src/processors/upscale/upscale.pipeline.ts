@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { AppConfig } from '../../config/config.schema.js';
-import { isMediaflowError } from '../../jobs/errors.js';
+import { isMediaflowError } from '../../core/errors.js';
 import type { RawImage } from '../../media/image/index.js';
 import { acquirePool, releasePool, type InferencePool } from './inference.pool.js';
 import { locateModel, MODEL_FAMILIES, type ModelName, type Scale } from './esrgan.models.js';

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import {
   decodeImage, ENCODE_EXTENSION, ENCODE_MIME, encodeImageToFile, probeImage, type EncodeFormat, type ImageFormat,
 } from '../../media/image/index.js';
-import type { FileInput, ProcessorContext } from '../processor.types.js';
+import type { FileInput, ProcessorContext } from '../../core/processor.types.js';
 import type { ModelName, Scale } from './esrgan.models.js';
 import { checkOutputSize, defaultModel, outputFormat } from './upscale.limits.js';
 import { upscaleRaw } from './upscale.pipeline.js';

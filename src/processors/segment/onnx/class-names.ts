@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { MediaflowError } from '../../../jobs/errors.js';
+import { MediaflowError } from '../../../core/errors.js';
 import { COCO_80, COCO_81_BG, COCO_91 } from './coco-classes.js';
 import type { ModelFormat } from './model.types.js';
 

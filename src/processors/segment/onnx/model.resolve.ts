@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppConfig } from '../../../config/config.schema.js';
-import { InputError, MediaflowError } from '../../../jobs/errors.js';
+import { InputError, MediaflowError } from '../../../core/errors.js';
 import { catalogueModelPath } from '../../../models/model-cache.js';
 import { findCatalogueModel, MODEL_CATALOGUE } from '../../../models/models.catalogue.js';
 import type { ModelFormat } from './model.types.js';

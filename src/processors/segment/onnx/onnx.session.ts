@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { MediaflowError } from '../../../jobs/errors.js';
+import { MediaflowError } from '../../../core/errors.js';
 
 /**
  * ONNX Runtime sessions, kept per model file in the worker process: creating one parses and

@@ -1,4 +1,4 @@
-import { MediaflowError } from '../../../jobs/errors.js';
+import { MediaflowError } from '../../../core/errors.js';
 import type { PixelImage } from '../builtin/builtin.engine.js';
 import { rleFromPredicate } from '../coco-rle.js';
 import { resizePixels } from '../segment.image.js';

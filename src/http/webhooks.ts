@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Runtime } from '../runtime.js';
-import { jobView } from '../http/v1/job.view.js';
+import { jobView } from './v1/job.view.js';
 import http from 'node:http';
 import https from 'node:https';
 import { pinnedLookup, resolveAllowed } from '../net/url-guard.js';

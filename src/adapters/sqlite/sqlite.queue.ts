@@ -1,8 +1,8 @@
 import type { Statement } from 'better-sqlite3';
-import type { Job, JobError, JobEvent, JobOutput } from '../../jobs/job.types.js';
-import type { FinishOutcome, LeaseOptions, Queue } from '../../store/job-store.port.js';
-import { GroupCommit } from '../../store/sqlite/group-commit.js';
-import { rowToJob, type Db, type JobRow } from '../../store/sqlite/sqlite.db.js';
+import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
+import type { FinishOutcome, LeaseOptions, Queue } from '../../core/ports/job-store.port.js';
+import { GroupCommit } from './group-commit.js';
+import { rowToJob, type Db, type JobRow } from './sqlite.db.js';
 
 const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running the job stopped unexpectedly (killed or crashed) too many times' };
 

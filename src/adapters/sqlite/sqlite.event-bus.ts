@@ -1,6 +1,6 @@
-import type { JobEvent } from '../jobs/job.types.js';
-import type { JobStore } from '../store/job-store.port.js';
-import type { EventBus, Unsubscribe } from './event-bus.port.js';
+import type { JobEvent } from '../../core/job.types.js';
+import type { JobStore } from '../../core/ports/job-store.port.js';
+import type { EventBus, Unsubscribe } from '../../core/ports/event-bus.port.js';
 
 type Listener = (event: JobEvent, eventId: number) => void;
 

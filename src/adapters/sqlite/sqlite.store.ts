@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../jobs/job.types.js';
-import type { CreateOutcome, JobStore, StoredEvent } from '../job-store.port.js';
+import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../core/job.types.js';
+import type { CreateOutcome, JobStore, StoredEvent } from '../../core/ports/job-store.port.js';
 import { GroupCommit } from './group-commit.js';
 import { rowToJob, type Db, type JobRow } from './sqlite.db.js';
 

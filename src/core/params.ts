@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { ProcessorDefinition } from '../processors/processor.types.js';
+import type { ProcessorDefinition } from './processor.types.js';
 import { InputError } from './errors.js';
 
 // Form fields arrive as strings, so types are coerced ("4" → 4); defaults are filled in so the

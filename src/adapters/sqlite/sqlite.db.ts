@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Job } from '../../jobs/job.types.js';
+import type { Job } from '../../core/job.types.js';
 
 export type Db = Database.Database;
 

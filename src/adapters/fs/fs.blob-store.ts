@@ -4,8 +4,8 @@ import { chmod, link, mkdir, rename, rm, stat, statfs, access } from 'node:fs/pr
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MediaflowError, toMediaflowError } from '../../jobs/errors.js';
-import type { BlobInfo, BlobStore, PutOptions } from '../blob-store.port.js';
+import { MediaflowError, toMediaflowError } from '../../core/errors.js';
+import type { BlobInfo, BlobStore, PutOptions } from '../../core/ports/blob-store.port.js';
 
 const SHA = /^[0-9a-f]{64}$/;
 

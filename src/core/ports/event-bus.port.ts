@@ -1,4 +1,4 @@
-import type { JobEvent } from '../jobs/job.types.js';
+import type { JobEvent } from '../job.types.js';
 
 export type Unsubscribe = () => void;
 

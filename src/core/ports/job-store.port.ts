@@ -1,4 +1,4 @@
-import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob, JobError } from '../jobs/job.types.js';
+import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob, JobError } from '../job.types.js';
 
 export type CreateOutcome =
   | { created: true; job: Job }
