@@ -59,6 +59,32 @@ export const ConfigSchema = Type.Object({
     secret: Type.Optional(Type.String({ description: 'HMAC-SHA256 key for the X-Mediaflow-Signature header.' })),
     attempts: Type.Integer({ default: 5, minimum: 1 }),
   }, { default: {} }),
+  mode: Type.Union([Type.Literal('embedded'), Type.Literal('distributed')], {
+    default: 'embedded',
+    description: '`embedded`: one SQLite file and local files (zero set-up). `distributed`: PostgreSQL, BullMQ on Redis and S3, API and worker nodes on separate machines.',
+  }),
+  redis: Type.Object({
+    url: Type.Optional(Type.String({ description: 'Distributed mode: the Redis holding the BullMQ queues, e.g. redis://127.0.0.1:6379.' })),
+    prefix: Type.String({ default: 'mediaflow', description: 'Key prefix of the BullMQ queues (several installations can share one Redis).' }),
+  }, { default: {} }),
+  postgres: Type.Object({
+    url: Type.Optional(Type.String({ description: 'Distributed mode: job records and events, e.g. postgres://user@127.0.0.1:5432/mediaflow.' })),
+    poolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Connections per process.' }),
+  }, { default: {} }),
+  s3: Type.Object({
+    endpoint: Type.Optional(Type.String({ description: 'Distributed mode: the S3-compatible endpoint, e.g. http://127.0.0.1:8080.' })),
+    region: Type.String({ default: 'us-east-1' }),
+    bucket: Type.Optional(Type.String({ description: 'Bucket holding the blobs (created by `mediaflow migrate` when missing).' })),
+    prefix: Type.String({ default: '', description: 'Key prefix inside the bucket.' }),
+    accessKeyId: Type.Optional(Type.String()),
+    secretAccessKey: Type.Optional(Type.String()),
+    forcePathStyle: Type.Boolean({ default: true, description: 'Path-style URLs (MinIO, Swift, Ceph).' }),
+    presignDownloads: Type.Boolean({ default: false, description: 'Answer output downloads with a redirect to a presigned URL instead of streaming through the API.' }),
+  }, { default: {} }),
+  blobs: Type.Object({
+    graceMs: Type.Integer({ default: 3_600_000, minimum: 0, description: 'An unreferenced blob is removed only after it was neither written nor touched for this long (a submit of the same content touches it).' }),
+    sweepMs: Type.Integer({ default: 600_000, minimum: 1000, description: 'How often unreferenced blobs and leftover temporary files are swept.' }),
+  }, { default: {} }),
   enableTestProcessors: Type.Boolean({ default: false, description: 'Register the no-op/crash processors used by tests and benchmarks.' }),
 });
 

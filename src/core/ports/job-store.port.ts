@@ -1,4 +1,4 @@
-import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob, JobError } from '../job.types.js';
+import type { Job, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../job.types.js';
 
 export type CreateOutcome =
   | { created: true; job: Job }
@@ -9,76 +9,40 @@ export type CreateOutcome =
   /** The Idempotency-Key was seen before with a different request. */
   | { created: false; job: Job; reason: 'idempotency-conflict' };
 
-export interface StoredEvent {
-  id: number;
-  event: JobEvent;
-}
+export type CancelOutcome =
+  /** The job was queued: it is canceled now (its queue entry must be removed). */
+  | { job: Job; canceled: 'now' }
+  /** The job is running: the flag is set; the worker holding it must be signalled. */
+  | { job: Job; canceled: 'requested' }
+  | { job: Job; canceled: 'no' };
 
 /**
- * Job records. Implementations: SQLite (embedded, src/store/sqlite) and, for the distributed
- * mode, PostgreSQL. Every method is atomic on its own; `create` decides dedup and idempotency in
- * one transaction so that concurrent identical submits make one job.
+ * Job records (the API's side): create, read, cancel, retry, delete and retention. A worker's
+ * writes go through the `Queue`, under its lease. Every state change writes its event in the same
+ * transaction (see `EventLog`).
+ * Adapters: SQLite (src/adapters/sqlite), PostgreSQL (src/adapters/postgres).
  */
 export interface JobStore {
+  /** Decides dedup and idempotency atomically: concurrent identical submits make one job. */
   create(job: NewJob): Promise<CreateOutcome>;
   get(id: string): Promise<Job | null>;
   list(filter: JobListFilter): Promise<JobPage>;
-  /** Queued jobs are canceled at once; running ones get `cancelRequested` and end when the worker stops. */
-  requestCancel(id: string): Promise<Job | null>;
-  /** Puts a failed or canceled job back in the queue with its attempts reset. */
-  retry(id: string): Promise<Job | null>;
-  /** Removes the record; returns it so the caller can release its blobs. */
+  /** Queued → canceled at once; running → `cancelRequested` (the worker ends it). */
+  requestCancel(id: string): Promise<CancelOutcome | null>;
+  /**
+   * A failed or canceled job → queued again, attempts reset. Its outputs are dropped from the
+   * record (their blobs become unreferenced and the sweeper collects them). Null when not retryable.
+   */
+  retry(id: string): Promise<{ job: Job; dropped: JobOutput[] } | null>;
+  /** Removes an ended job's record (null when absent or not ended: cancel it and wait first). */
   delete(id: string): Promise<Job | null>;
-  setProgress(id: string, progress: number, stage: string | null): Promise<void>;
-  /** Adds or replaces a named output. */
-  putOutput(id: string, output: JobOutput): Promise<void>;
   /** Jobs that ended before `before`, oldest first (retention). */
   listEndedBefore(before: Date, limit: number): Promise<Job[]>;
-  /** True while any job has this blob as input or output. */
-  isBlobReferenced(sha256: string): Promise<boolean>;
+  /** Queued jobs created before `before`, oldest first, after the id cursor (the reconciler). */
+  listQueued(before: Date, afterSeq: number, limit: number): Promise<Array<{ seq: number; job: Job }>>;
+  /** The subset of `sha256s` that some job references as input or output. */
+  referencedBlobs(sha256s: string[]): Promise<Set<string>>;
   countByStatus(): Promise<Array<{ processor: string; status: JobStatus; count: number }>>;
-  appendEvent(event: JobEvent): Promise<void>;
-  readEvents(afterId: number, limit: number): Promise<StoredEvent[]>;
-  lastEventId(): Promise<number>;
-  pruneEvents(olderThan: Date): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-export interface LeaseOptions {
-  workerId: string;
-  /** Processors this worker can run, with their global concurrency limits. */
-  limits: Record<string, number>;
-  /** Most jobs to lease in this call. */
-  max: number;
-  leaseMs: number;
-}
-
-export interface FinishOutcome {
-  /** False when the lease was lost (another worker owns the job now): the result was discarded. */
-  applied: boolean;
-  job: Job | null;
-}
-
-/**
- * The queue: who runs what, when. Leases with heartbeats give at-least-once execution; a lease
- * that expires puts the job back (or fails it when its attempts are used up).
- */
-export interface Queue {
-  lease(opts: LeaseOptions): Promise<Job[]>;
-  /** Renews the leases; returns the ids among them whose cancel was requested. */
-  heartbeat(workerId: string, jobIds: string[], leaseMs: number): Promise<string[]>;
-  complete(jobId: string, workerId: string, result: unknown): Promise<FinishOutcome>;
-  /** Ends an attempt in error: retried after `backoffMs` when `retry` and attempts remain, else failed. */
-  fail(jobId: string, workerId: string, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome>;
-  /** Ends a canceled attempt. */
-  canceled(jobId: string, workerId: string): Promise<FinishOutcome>;
-  /** Expired leases → queued again (or failed with WORKER_CRASHED once attempts are used up). */
-  requeueExpired(): Promise<Job[]>;
-  /**
-   * A worker is gone: give its jobs back now. `crashed` (default) spends the attempt (a job that
-   * keeps killing workers ends failed); a clean shutdown (`crashed: false`) does not.
-   */
-  releaseWorker(workerId: string, opts?: { crashed?: boolean }): Promise<Job[]>;
-  depth(): Promise<Record<string, number>>;
 }

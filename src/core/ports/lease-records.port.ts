@@ -1,0 +1,35 @@
+import type { Job, JobError, JobOutput } from '../job.types.js';
+import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from './queue.port.js';
+
+/**
+ * The record side of a queue whose delivery lives elsewhere (BullMQ delivers job ids; PostgreSQL
+ * holds the lease, the attempts and every write made under the lease). A `Queue` adapter that
+ * only delivers composes itself with one of these; the embedded SQLite queue keeps both in one table.
+ *
+ * Every method is one guarded transaction: a write whose lease token is not the job's current one
+ * changes nothing and answers false / `applied: false`.
+ */
+export interface LeaseRecords {
+  /**
+   * queued → running under a new lease (attempts + 1), if the job is queued, runnable now, and the
+   * processor runs fewer than `limit` jobs across all workers. Null otherwise (canceled, deleted,
+   * already running elsewhere, not yet due, or the processor is at its limit).
+   */
+  claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null>;
+  renew(leases: Lease[], leaseMs: number): Promise<HeartbeatAnswer>;
+  progress(lease: Lease, progress: number, stage: string | null): Promise<boolean>;
+  output(lease: Lease, output: JobOutput): Promise<boolean>;
+  log(lease: Lease, level: string, message: string): Promise<boolean>;
+  complete(lease: Lease, result: unknown): Promise<FinishOutcome>;
+  /** With attempts left and `retry`: queued again with `run_at` = now + backoff; `retryAt` says when. */
+  fail(lease: Lease, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome>;
+  canceled(lease: Lease): Promise<FinishOutcome>;
+  /** Expired leases → queued again (returned, with `retryAt`) or failed WORKER_CRASHED when out of attempts. */
+  requeueExpired(): Promise<Array<{ job: Job; retryAt: number | null }>>;
+  /** As `Queue.releaseWorker`: crash blame by `solo`; a clean shutdown spends no attempt. */
+  releaseWorker(workerId: string, crashed: boolean): Promise<Array<{ job: Job; retryAt: number | null }>>;
+  /** Running jobs per processor, across all workers. */
+  running(): Promise<Record<string, number>>;
+  /** Queued jobs per processor. */
+  queued(): Promise<Record<string, number>>;
+}
