@@ -41,6 +41,8 @@ export const ERROR_CATALOGUE = {
   WORKER_CRASHED: { status: 500, retryable: true, title: 'The worker running the job stopped unexpectedly' },
   OUTPUT_NOT_FOUND: { status: 404, retryable: false, title: 'No such output' },
   IDEMPOTENCY_CONFLICT: { status: 422, retryable: false, title: 'The Idempotency-Key was used for a different request' },
+  JOB_STILL_STOPPING: { status: 409, retryable: false, title: 'The job was asked to stop and has not stopped yet; try again' },
+  LEASE_LOST: { status: 409, retryable: true, title: 'The worker no longer holds the job (its lease expired and another worker took it)' },
   // --- server ---
   UNAUTHORIZED: { status: 401, retryable: false, title: 'A valid API key is required' },
   NOT_FOUND: { status: 404, retryable: false, title: 'Not found' },
@@ -50,6 +52,9 @@ export const ERROR_CATALOGUE = {
   MODEL_UNKNOWN: { status: 404, retryable: false, title: 'No such model in the catalogue' },
   TOOL_MISSING: { status: 503, retryable: false, title: 'An external program the processor needs is missing' },
   STORAGE_FULL: { status: 507, retryable: true, title: 'There is no space left to store the data' },
+  STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The job database cannot be reached' },
+  QUEUE_UNAVAILABLE: { status: 503, retryable: true, title: 'The queue cannot be reached' },
+  BLOB_STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The file storage cannot be reached' },
   PROCESSING_FAILED: { status: 500, retryable: false, title: 'The processor could not produce a result' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
@@ -97,7 +102,8 @@ export function isMediaflowError(err: unknown): err is MediaflowError {
 export function toMediaflowError(err: unknown): MediaflowError {
   if (err instanceof MediaflowError) return err;
   const e = err as NodeJS.ErrnoException | undefined;
-  if (e?.code === 'ENOSPC') return new MediaflowError('STORAGE_FULL', 'No space left on the device', { cause: err });
+  // SQLite reports a full disk as SQLITE_FULL (better-sqlite3 puts it in `code`), the OS as ENOSPC.
+  if (e?.code === 'ENOSPC' || e?.code === 'SQLITE_FULL') return new MediaflowError('STORAGE_FULL', 'No space left on the device', { cause: err });
   if (e?.name === 'AbortError') return new MediaflowError('JOB_CANCELED', 'The job was canceled', { cause: err });
   return new MediaflowError('INTERNAL', e?.message ? String(e.message) : String(err), { cause: err });
 }

@@ -1,16 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from './ports/blob-store.port.js';
 import type { AppConfig } from '../config/config.schema.js';
-import type { EventBus } from './ports/event-bus.port.js';
-import { mimeMatches, sniffMime } from '../media/sniff.js';
-import type { FileInput, ProcessorDefinition } from './processor.types.js';
-import { enabledProcessors, getProcessor } from '../processors/registry.js';
-import type { JobStore } from './ports/job-store.port.js';
 import { safeFileName } from '../util/safe-name.js';
 import { InputError, MediaflowError } from './errors.js';
+import type { FileInput, ProcessorDefinition } from './processor.types.js';
+import type { BlobStore } from './ports/blob-store.port.js';
+import type { EventLog } from './ports/event-log.port.js';
+import type { JobStore } from './ports/job-store.port.js';
+import type { Queue } from './ports/queue.port.js';
+import type { Scratch } from './scratch.js';
 import { isTerminal, type Job, type JobListFilter, type JobPage, type StoredInput } from './job.types.js';
 import { canonicalJson, dedupKey, validateParams } from './params.js';
 
@@ -50,19 +49,29 @@ export interface SubmitResult {
 export type UrlFetcher = (url: string, dest: string, opts: { config: AppConfig; maxBytes: number; signal?: AbortSignal }) => Promise<{ fileName?: string }>;
 /** Checks a URL against the SSRF policy without fetching it. */
 export type UrlChecker = (url: string, config: AppConfig) => Promise<URL>;
+/** The media type of a file by its content. */
+export type MimeSniffer = (file: string) => Promise<string>;
 
 export interface JobServiceDeps {
   config: AppConfig;
+  /** The processors this server runs (the registry is above the core: it is handed in). */
+  processors: ProcessorDefinition<any, any>[];
   store: JobStore;
+  queue: Queue;
   blobs: BlobStore;
-  events: EventBus;
+  events: EventLog;
+  scratch: Scratch;
   fetchUrl: UrlFetcher;
   checkUrl: UrlChecker;
+  sniffMime: MimeSniffer;
+  /** True when `mime` is one of the accepted patterns. */
+  mimeMatches: (mime: string, accept: readonly string[]) => boolean;
   /** Called after a job is queued (wakes local workers at once). */
   onQueued?: (job: Job) => void;
-  /** Called after a running job's cancel was requested (stops local workers at once). */
-  onCancelRequested?: (job: Job) => void;
 }
+
+/** How long DELETE of a running job waits for its worker to stop. */
+const DELETE_WAIT_MS = 15_000;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -79,11 +88,11 @@ export class JobService {
   }
 
   processors(): ProcessorDefinition<any, any>[] {
-    return enabledProcessors(this.d.config.enableTestProcessors);
+    return this.d.processors;
   }
 
   processor(name: string): ProcessorDefinition<any, any> {
-    const p = getProcessor(name, this.d.config.enableTestProcessors);
+    const p = this.d.processors.find((x) => x.name === name);
     if (!p) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${JSON.stringify(name)}; known: ${this.processors().map((x) => x.name).join(', ')}`);
     return p;
   }
@@ -100,17 +109,25 @@ export class JobService {
 
   /** The media type of a staged upload, by its content. */
   async mimeOf(blob: StagedBlob): Promise<string> {
-    return sniffMime(await this.d.blobs.localPath(blob.sha256));
+    return this.withBlobFile(blob.sha256, (file) => this.d.sniffMime(file));
   }
 
-  /** Drops a staged blob that no job ended up using. */
-  async discard(blob: StagedBlob | null | undefined): Promise<void> {
-    if (blob && !(await this.d.store.isBlobReferenced(blob.sha256))) await this.d.blobs.delete(blob.sha256);
+  private async withBlobFile<T>(sha256: string, fn: (file: string) => Promise<T>): Promise<T> {
+    const dir = await this.d.scratch.dir('blob');
+    try {
+      return await this.d.blobs.withLocalFile(sha256, dir, fn);
+    } finally {
+      await this.d.scratch.release(dir);
+    }
   }
 
+  /**
+   * Creates the job record, then enqueues it. A staged blob that no job ends up using is left to the
+   * blob sweeper (deleting it here could race a concurrent submit of the same content).
+   */
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     let staged: StagedBlob | null = req.input.kind === 'staged' ? req.input.blob : null;
-    try {
+    {
       const processor = this.processor(req.processor);
       const params = validateParams(processor, req.params);
       let input: StoredInput;
@@ -144,11 +161,19 @@ export class JobService {
       if (!outcome.created && outcome.reason === 'idempotency-conflict') {
         throw new InputError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', { details: { jobId: outcome.job.id } });
       }
-      if (outcome.created) this.d.onQueued?.(outcome.job);
-      return outcome.created ? { job: outcome.job, created: true } : { job: outcome.job, created: false, reason: outcome.reason as 'dedup' | 'idempotency' };
-    } catch (err) {
-      await this.discard(staged).catch(() => undefined);
-      throw err;
+      if (!outcome.created) return { job: outcome.job, created: false, reason: outcome.reason as 'dedup' | 'idempotency' };
+      await this.enqueue(outcome.job);
+      return { job: outcome.job, created: true };
+    }
+  }
+
+  /** The record is stored; a failed enqueue is repaired by the queue reconciler, so it is not the client's error. */
+  private async enqueue(job: Job): Promise<void> {
+    try {
+      await this.d.queue.enqueue(job, { priority: job.priority });
+      this.d.onQueued?.(job);
+    } catch {
+      // QueueReconciler re-enqueues queued records that the queue lacks.
     }
   }
 
@@ -165,27 +190,29 @@ export class JobService {
   }
 
   private async stageUrl(url: string, name?: string): Promise<StagedBlob> {
-    const tmp = path.join(this.d.config.data, 'tmp', `fetch-${randomUUID()}`);
+    const dir = await this.d.scratch.dir('fetch');
     try {
+      const tmp = path.join(dir, 'body');
       const r = await this.d.fetchUrl(url, tmp, { config: this.d.config, maxBytes: this.maxBytes });
       const info = await this.d.blobs.putFile(tmp);
       return { ...info, name: safeFileName(name ?? r.fileName ?? new URL(url).pathname.split('/').pop(), 'download') };
     } finally {
-      await rm(tmp, { force: true });
+      await this.d.scratch.release(dir);
     }
   }
 
   private async checkFile(processor: ProcessorDefinition<any, any>, blob: StagedBlob, params: Record<string, unknown>): Promise<StoredInput> {
     if (blob.size === 0) throw new InputError('INPUT_EMPTY', 'The uploaded file is empty');
-    const file = await this.d.blobs.localPath(blob.sha256);
-    const mime = await sniffMime(file);
-    const accept = (processor.input as { accept: readonly string[] }).accept;
-    if (!mimeMatches(mime, accept)) {
-      throw new InputError('INPUT_UNSUPPORTED_TYPE', `${processor.name} does not accept ${mime === 'application/octet-stream' ? 'this file (its content is not a recognised media type)' : mime}; it accepts ${accept.join(', ')}`);
-    }
-    const input: FileInput = { kind: 'file', path: file, name: blob.name, mime, size: blob.size, sha256: blob.sha256 };
-    await processor.validate?.(input, this.d.config, params);
-    return { kind: 'file', sha256: blob.sha256, name: blob.name, mime, size: blob.size };
+    return this.withBlobFile(blob.sha256, async (file) => {
+      const mime = await this.d.sniffMime(file);
+      const accept = (processor.input as { accept: readonly string[] }).accept;
+      if (!this.d.mimeMatches(mime, accept)) {
+        throw new InputError('INPUT_UNSUPPORTED_TYPE', `${processor.name} does not accept ${mime === 'application/octet-stream' ? 'this file (its content is not a recognised media type)' : mime}; it accepts ${accept.join(', ')}`);
+      }
+      const input: FileInput = { kind: 'file', path: file, name: blob.name, mime, size: blob.size, sha256: blob.sha256 };
+      await processor.validate?.(input, this.d.config, params);
+      return { kind: 'file', sha256: blob.sha256, name: blob.name, mime, size: blob.size };
+    });
   }
 
   async get(id: string): Promise<Job> {
@@ -205,37 +232,41 @@ export class JobService {
   async cancel(id: string): Promise<Job> {
     const before = await this.get(id);
     if (isTerminal(before.status)) throw new MediaflowError('JOB_NOT_CANCELABLE', `Job ${id} has already ended (${before.status})`);
-    const job = (await this.d.store.requestCancel(id)) ?? before;
-    if (job.status === 'running') this.d.onCancelRequested?.(job);
-    return job;
+    const outcome = await this.d.store.requestCancel(id);
+    if (!outcome) throw new MediaflowError('JOB_NOT_FOUND', `No job ${id}`);
+    if (outcome.canceled === 'now') await this.d.queue.remove(id, outcome.job.processor).catch(() => undefined);
+    if (outcome.canceled === 'requested') await this.d.queue.signalCancel(id).catch(() => undefined);
+    return outcome.job;
   }
 
+  /** A failed or canceled job runs again; the outputs it had become unreferenced (the sweeper removes them). */
   async retry(id: string): Promise<Job> {
     const before = await this.get(id);
     if (before.status !== 'failed' && before.status !== 'canceled') throw new MediaflowError('JOB_NOT_RETRYABLE', `Job ${id} is ${before.status}`);
     if (before.input.kind === 'file' && !(await this.d.blobs.stat(before.input.sha256))) {
       throw new MediaflowError('JOB_NOT_RETRYABLE', `The input of job ${id} is no longer stored`);
     }
-    const job = (await this.d.store.retry(id)) ?? before;
-    if (job.status === 'queued') this.d.onQueued?.(job);
-    return job;
+    const r = await this.d.store.retry(id);
+    if (!r) return this.get(id);
+    await this.enqueue(r.job);
+    return r.job;
   }
 
-  /** Deletes a job and every blob only it referenced. A running job is canceled first. */
+  /**
+   * Deletes a job. A running job is canceled first and deleted once its worker has stopped, so that
+   * nothing it writes afterwards is left without a job; its files become unreferenced and go with
+   * the next blob sweep.
+   */
   async delete(id: string): Promise<Job> {
-    const job = await this.get(id);
-    if (!isTerminal(job.status)) await this.cancel(id).catch(() => undefined);
-    const removed = await this.d.store.delete(id);
-    if (removed) await this.releaseBlobs(removed);
-    return job;
-  }
-
-  private async releaseBlobs(job: Job): Promise<void> {
-    const shas = new Set<string>(job.outputs.map((o) => o.sha256));
-    if (job.input.kind === 'file') shas.add(job.input.sha256);
-    for (const sha of shas) {
-      if (!(await this.d.store.isBlobReferenced(sha))) await this.d.blobs.delete(sha);
+    let job = await this.get(id);
+    if (!isTerminal(job.status)) {
+      await this.cancel(id).catch((err) => { if ((err as MediaflowError).code !== 'JOB_NOT_CANCELABLE') throw err; });
+      job = await this.waitFor(id, DELETE_WAIT_MS);
+      if (!isTerminal(job.status)) throw new MediaflowError('JOB_STILL_STOPPING', `Job ${id} was asked to stop and is still running; try the delete again`);
     }
+    const removed = await this.d.store.delete(id);
+    if (!removed) throw new MediaflowError('JOB_NOT_FOUND', `No job ${id}`);
+    return removed;
   }
 
   /** Resolves with the job once it has ended, or as it is after `timeoutMs`. */
@@ -269,24 +300,25 @@ export class JobService {
     return { job, ...job.input };
   }
 
-  /** Removes jobs that ended more than `retentionDays` ago, with their files. Returns how many. */
+  /** Removes jobs that ended more than `retentionDays` ago (their files go with the blob sweep). Returns how many. */
   async sweepRetention(now = new Date()): Promise<number> {
     const days = this.d.config.retentionDays;
-    if (!days) return 0;
-    const before = new Date(now.getTime() - days * 86_400_000);
     let removed = 0;
-    for (;;) {
-      const batch = await this.d.store.listEndedBefore(before, 100);
-      for (const job of batch) {
-        const gone = await this.d.store.delete(job.id);
-        if (gone) {
-          await this.releaseBlobs(gone);
-          removed++;
-        }
+    if (days) {
+      const before = new Date(now.getTime() - days * 86_400_000);
+      for (;;) {
+        const batch = await this.d.store.listEndedBefore(before, 100);
+        for (const job of batch) if (await this.d.store.delete(job.id)) removed++;
+        if (batch.length < 100) break;
       }
-      if (batch.length < 100) break;
     }
-    await this.d.store.pruneEvents(new Date(now.getTime() - 3_600_000));
+    await this.d.events.prune(new Date(now.getTime() - 3_600_000));
     return removed;
+  }
+
+  /** Submits and waits up to `waitMs` for the end (the compat routes' synchronous answers); aborts with the client. */
+  async submitAndWait(req: SubmitRequest, waitMs: number, signal?: AbortSignal): Promise<Job> {
+    const { job } = await this.submit(req);
+    return this.waitFor(job.id, waitMs, signal);
   }
 }

@@ -37,16 +37,19 @@ export async function healthRoutes(app: FastifyInstance, rt: Runtime, metrics: R
       }
     };
     await probe('store', () => rt.store.ping());
-    await probe('queue', async () => { await rt.queue.depth(); });
+    await probe('queue', () => rt.queue.ping());
     await probe('blobs', () => rt.blobs.ping());
+    // Each backing service by name (embedded: sqlite; distributed: postgres, redis, s3).
+    for (const [name, ping] of Object.entries(rt.services)) await probe(name, ping);
     await probe('disk', async () => {
       const free = await rt.blobs.freeBytes();
+      if (free === null) return 'object storage';
       if (free < 100 * 1024 * 1024) throw new Error(`only ${Math.round(free / 1048576)} MiB free`);
       return `${Math.round(free / 1073741824)} GiB free`;
     });
     Object.assign(checks, await processorChecks());
     // A missing optional tool (say yt-dlp) degrades one processor, not the server: core checks decide.
-    const coreOk = ['store', 'queue', 'blobs', 'disk'].every((k) => checks[k]?.ok);
+    const coreOk = ['store', 'queue', 'blobs', 'disk', ...Object.keys(rt.services)].every((k) => checks[k]?.ok);
     const allOk = Object.values(checks).every((c) => c.ok);
     return reply.status(coreOk ? 200 : 503).send({ status: allOk ? 'ready' : coreOk ? 'degraded' : 'unavailable', checks });
   });

@@ -16,7 +16,7 @@ export interface ParsedMultipart {
  * Reads a multipart request: text fields into `fields`, the first file part (of `fileFields`)
  * streamed into the blob store through the job service (hashed on the way, size-limited, never
  * held whole in memory). A file part with an empty name is treated as "no file" (what a browser
- * sends for an empty file input). Any staged blob is discarded if reading fails later.
+ * sends for an empty file input). A staged blob that no job uses is left to the blob sweeper.
  */
 export async function readMultipart(request: FastifyRequest, jobs: JobService, fileFields: string[]): Promise<ParsedMultipart> {
   const out: ParsedMultipart = { fields: {}, file: null, fileField: null, rawFileName: null };
@@ -36,7 +36,6 @@ export async function readMultipart(request: FastifyRequest, jobs: JobService, f
       }
     }
   } catch (err) {
-    await jobs.discard(out.file);
     throw err;
   }
   return out;

@@ -1,12 +1,11 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../core/ports/blob-store.port.js';
 import type { AppConfig } from '../config/config.schema.js';
 import { MediaflowError } from '../core/errors.js';
 import type { Job } from '../core/job.types.js';
 import type { OutputInfo, ProcessorContext } from '../core/processor.types.js';
-import type { JobStore } from '../core/ports/job-store.port.js';
+import type { BlobStore } from '../core/ports/blob-store.port.js';
+import type { Lease, Queue } from '../core/ports/queue.port.js';
+import type { Scratch } from '../core/scratch.js';
 import { isSafeOutputName } from '../util/safe-name.js';
 
 const PROGRESS_EVERY_MS = 200;
@@ -14,27 +13,37 @@ const MAX_LOG_EVENTS = 500;
 
 export interface JobContextDeps {
   job: Job;
+  lease: Lease;
   config: AppConfig;
-  store: JobStore;
+  queue: Queue;
   blobs: BlobStore;
+  scratch: Scratch;
   signal: AbortSignal;
-  logger?: (job: Job, level: string, message: string) => void;
+  /** Called once when a guarded write is refused: the lease is gone. */
+  onLeaseLost: () => void;
 }
 
+export type WorkerJobContext = ProcessorContext & {
+  flush(): Promise<void>;
+  /** Removes the attempt's scratch folder, if one was made. */
+  dispose(): Promise<void>;
+};
+
 /**
- * The worker's ProcessorContext: outputs go to the blob store and are attached to the job at once
- * (clients can fetch them while the job runs); progress is throttled to one write per 200 ms.
+ * The worker's ProcessorContext. Every write goes through the queue under the job's lease, so a
+ * worker that lost its lease changes nothing. Outputs go to the blob store and are attached to the
+ * job at once (clients can fetch them while the job runs); progress is throttled to one write per
+ * 200 ms. The scratch folder is made on first use (light processors never need one) and removed
+ * when the attempt ends, whatever the ending.
  */
-export async function createJobContext(d: JobContextDeps): Promise<ProcessorContext & { flush(): Promise<void>; readonly tmpdirIfCreated: string | null }> {
-  const tmpRoot = path.join(d.config.data, 'tmp');
-  // Made on first use: most jobs of light processors never need one, and the queue's throughput
-  // should not pay two filesystem calls per job for it.
-  let tmpdir: string | null = null;
+export function createJobContext(d: JobContextDeps): WorkerJobContext {
+  let dir: string | null = null;
   let lastWrite = 0;
   let pending: { f: number; stage: string | null } | null = null;
   let timer: NodeJS.Timeout | null = null;
   let logs = 0;
-  let writing: Promise<void> = Promise.resolve();
+  let writing: Promise<unknown> = Promise.resolve();
+  const guard = (applied: boolean) => { if (!applied) d.onLeaseLost(); return applied; };
 
   const write = () => {
     timer = null;
@@ -42,21 +51,16 @@ export async function createJobContext(d: JobContextDeps): Promise<ProcessorCont
     const { f, stage } = pending;
     pending = null;
     lastWrite = Date.now();
-    writing = writing.then(() => d.store.setProgress(d.job.id, f, stage)).catch(() => undefined);
+    writing = writing.then(() => d.queue.progress(d.lease, f, stage)).then(guard).catch(() => undefined);
   };
 
-  return {
+  const ctx: WorkerJobContext = {
     jobId: d.job.id,
     signal: d.signal,
-    get tmpdir() {
-      if (!tmpdir) {
-        mkdirSync(tmpRoot, { recursive: true });
-        tmpdir = mkdtempSync(path.join(tmpRoot, `job-${d.job.id.slice(0, 8)}-`));
-      }
-      return tmpdir;
-    },
-    get tmpdirIfCreated() {
-      return tmpdir;
+    get tmpdir(): string {
+      // Processors read `ctx.tmpdir` synchronously: the folder is made synchronously here.
+      if (!dir) dir = d.scratch.dirSync(`job-${d.job.id.slice(0, 8)}`);
+      return dir;
     },
     config: d.config,
     progress(fraction, stage) {
@@ -67,15 +71,14 @@ export async function createJobContext(d: JobContextDeps): Promise<ProcessorCont
       else if (!timer) timer = setTimeout(write, wait);
     },
     log(message, level = 'info') {
-      d.logger?.(d.job, level, message);
       if (++logs > MAX_LOG_EVENTS) return;
-      writing = writing.then(() => d.store.appendEvent({ type: 'log', jobId: d.job.id, level, message: String(message).slice(0, 2000) })).catch(() => undefined);
+      writing = writing.then(() => d.queue.log(d.lease, level, String(message).slice(0, 2000))).then(guard).catch(() => undefined);
     },
     async output(name: string, source: string | Buffer | Readable, mime: string): Promise<OutputInfo> {
       if (!isSafeOutputName(name)) throw new MediaflowError('INTERNAL', `unsafe output name ${JSON.stringify(name)}`);
-      const blob = typeof source === 'string' ? await d.blobs.putFile(source) : await d.blobs.put(source);
+      const blob = typeof source === 'string' ? await d.blobs.putFile(source, { signal: d.signal }) : await d.blobs.put(source, { signal: d.signal });
       const info: OutputInfo = { name, size: blob.size, mime, sha256: blob.sha256 };
-      await d.store.putOutput(d.job.id, info);
+      if (!guard(await d.queue.output(d.lease, info))) throw new MediaflowError('LEASE_LOST');
       return info;
     },
     async flush() {
@@ -83,5 +86,9 @@ export async function createJobContext(d: JobContextDeps): Promise<ProcessorCont
       write();
       await writing;
     },
+    async dispose() {
+      await d.scratch.release(dir);
+    },
   };
+  return ctx;
 }

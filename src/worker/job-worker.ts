@@ -1,41 +1,53 @@
-import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '../core/ports/blob-store.port.js';
+import os from 'node:os';
 import type { AppConfig } from '../config/config.schema.js';
 import { MediaflowError, toMediaflowError } from '../core/errors.js';
 import type { Job } from '../core/job.types.js';
 import type { JobInput, ProcessorDefinition } from '../core/processor.types.js';
-import { enabledProcessors } from '../processors/registry.js';
-import type { JobStore, Queue } from '../core/ports/job-store.port.js';
-import { createJobContext } from './job-context.js';
+import type { BlobStore } from '../core/ports/blob-store.port.js';
+import type { FinishOutcome, Lease, LeasedJob, Queue } from '../core/ports/queue.port.js';
+import type { Scratch } from '../core/scratch.js';
+import { createJobContext, type WorkerJobContext } from './job-context.js';
+
+export type WorkerLog = (level: string, message: string, extra?: Record<string, unknown>) => void;
 
 export interface JobWorkerDeps {
   config: AppConfig;
-  store: JobStore;
+  /** The processors this worker runs (already narrowed by `--only`). */
+  processors: ProcessorDefinition<any, any>[];
   queue: Queue;
   blobs: BlobStore;
-  /** Restrict this worker to some processors (default: all enabled). */
-  only?: string[];
-  log?: (level: string, message: string, extra?: Record<string, unknown>) => void;
+  scratch: Scratch;
+  log?: WorkerLog;
 }
 
 interface Running {
   job: Job;
+  lease: Lease;
+  solo: boolean;
   controller: AbortController;
   canceled: boolean;
+  lost: boolean;
   done: Promise<void>;
 }
+
+/** After a store or queue error, the worker waits this long (doubling, capped) before leasing again. */
+const ERROR_BACKOFF_MS = [250, 500, 1000, 2000, 5000];
 
 /** The effective global concurrency of each processor: config override, else the processor's policy. */
 export function concurrencyLimits(config: AppConfig, processors: ProcessorDefinition<any, any>[]): Record<string, number> {
   return Object.fromEntries(processors.map((p) => [p.name, config.concurrency[p.name] ?? p.policy.concurrency]));
 }
 
+/** Leases lost by this process's workers (a frozen worker resumed after another took its job). */
+export const leaseLostCount = { value: 0 };
+
 /**
  * Leases jobs and runs their processors in this process, with heartbeats, timeouts and
  * cancellation. Heavy processors keep their own compute off this event loop (native threads in
- * onnxruntime/sharp/tesseract, or worker threads), so heartbeats keep flowing.
+ * onnxruntime/sharp/tesseract, or worker threads), so heartbeats keep flowing. Every write goes
+ * through the queue under the job's lease; a store error never takes the worker down — it backs
+ * off and goes on, and the lease expiry hands an unfinished job to another worker.
  */
 export class JobWorker {
   readonly id = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -48,17 +60,20 @@ export class JobWorker {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private ticking = false;
   private again = false;
+  private errors = 0;
+  private pausedUntil = 0;
+  private stopCancel: (() => void) | null = null;
 
   constructor(private readonly d: JobWorkerDeps) {
-    const all = enabledProcessors(d.config.enableTestProcessors).filter((p) => !d.only || d.only.includes(p.name));
-    this.processors = new Map(all.map((p) => [p.name, p]));
-    this.limits = concurrencyLimits(d.config, all);
+    this.processors = new Map(d.processors.map((p) => [p.name, p]));
+    this.limits = concurrencyLimits(d.config, d.processors);
     this.maxInFlight = Math.max(1, Object.values(this.limits).reduce((a, b) => a + b, 0));
   }
 
   start(): this {
     this.pollTimer = setInterval(() => this.wake(), this.d.config.workers.pollMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.d.config.workers.heartbeatMs);
+    this.stopCancel = this.d.queue.onCancel((jobId) => this.cancel(jobId));
     this.wake();
     return this;
   }
@@ -80,21 +95,32 @@ export class JobWorker {
     });
   }
 
-  private async tick(): Promise<void> {
-    const free = this.maxInFlight - this.running.size;
-    if (free <= 0) return;
-    let jobs: Job[];
-    try {
-      jobs = await this.d.queue.lease({ workerId: this.id, limits: this.limits, max: free, leaseMs: this.d.config.workers.leaseMs });
-    } catch (err) {
-      this.d.log?.('warn', 'lease failed', { err: String(err) });
-      return;
-    }
-    for (const job of jobs) this.start1(job);
-    if (jobs.length === free) this.again = true;
+  private storeError(what: string, err: unknown): void {
+    this.errors++;
+    const wait = ERROR_BACKOFF_MS[Math.min(this.errors - 1, ERROR_BACKOFF_MS.length - 1)]!;
+    this.pausedUntil = Date.now() + wait;
+    this.d.log?.('warn', `${what} failed; retrying in ${wait} ms`, { err: String(err) });
   }
 
-  /** Cancel a job this worker runs (IPC from the API process, or a heartbeat's answer). */
+  private async tick(): Promise<void> {
+    if (Date.now() < this.pausedUntil) return;
+    // A solo job (it ran beside a crash) runs alone until it ends.
+    if ([...this.running.values()].some((r) => r.solo)) return;
+    const free = this.maxInFlight - this.running.size;
+    if (free <= 0) return;
+    let leased: LeasedJob[];
+    try {
+      leased = await this.d.queue.lease({ workerId: this.id, limits: this.limits, max: free, busy: this.running.size, leaseMs: this.d.config.workers.leaseMs });
+      this.errors = 0;
+    } catch (err) {
+      this.storeError('lease', err);
+      return;
+    }
+    for (const l of leased) this.start1(l);
+    if (leased.length === free && !leased.some((l) => l.solo)) this.again = true;
+  }
+
+  /** Cancel a job this worker runs (IPC from the API process, the queue's cancel signal, or a heartbeat's answer). */
   cancel(jobId: string): void {
     const r = this.running.get(jobId);
     if (r && !r.canceled) {
@@ -103,67 +129,101 @@ export class JobWorker {
     }
   }
 
+  private leaseLost(r: Running): void {
+    if (r.lost) return;
+    r.lost = true;
+    leaseLostCount.value++;
+    this.d.log?.('warn', 'lease lost: another worker holds the job now; this attempt stops and writes nothing more', { jobId: r.job.id });
+    r.controller.abort(new MediaflowError('LEASE_LOST'));
+  }
+
   private async heartbeat(): Promise<void> {
-    const ids = [...this.running.keys()];
-    if (ids.length === 0) return;
+    const entries = [...this.running.values()];
+    if (entries.length === 0) return;
     try {
-      const cancel = await this.d.queue.heartbeat(this.id, ids, this.d.config.workers.leaseMs);
-      for (const id of cancel) this.cancel(id);
+      const answer = await this.d.queue.heartbeat(entries.map((r) => r.lease), this.d.config.workers.leaseMs);
+      for (const id of answer.cancel) this.cancel(id);
+      for (const id of answer.lost) {
+        const r = this.running.get(id);
+        if (r) this.leaseLost(r);
+      }
     } catch (err) {
       this.d.log?.('warn', 'heartbeat failed', { err: String(err) });
     }
   }
 
-  private start1(job: Job): void {
-    const controller = new AbortController();
-    const entry: Running = { job, controller, canceled: job.cancelRequested, done: Promise.resolve() };
-    this.running.set(job.id, entry);
-    entry.done = this.run(job, entry).finally(() => {
-      this.running.delete(job.id);
+  private start1(l: LeasedJob): void {
+    const entry: Running = { job: l.job, lease: l.lease, solo: l.solo, controller: new AbortController(), canceled: l.job.cancelRequested, lost: false, done: Promise.resolve() };
+    this.running.set(l.job.id, entry);
+    entry.done = this.run(entry).finally(() => {
+      this.running.delete(l.job.id);
       this.wake();
     });
   }
 
-  private async run(job: Job, entry: Running): Promise<void> {
+  /** Ends the attempt in the queue; a store error here is logged, and the lease expiry recovers the job. */
+  private async finish(entry: Running, what: string, write: () => Promise<FinishOutcome>): Promise<boolean> {
+    try {
+      const r = await write();
+      if (!r.applied) this.leaseLost(entry);
+      return r.applied;
+    } catch (err) {
+      this.storeError(what, err);
+      return false;
+    }
+  }
+
+  private async run(entry: Running): Promise<void> {
+    const { job, lease, controller } = entry;
     const processor = this.processors.get(job.processor);
     if (!processor) {
-      await this.d.queue.fail(job.id, this.id, { code: 'PROCESSOR_UNKNOWN', message: `This worker has no processor ${job.processor}` }, false, 0);
+      await this.finish(entry, 'fail', () => this.d.queue.fail(lease, { code: 'PROCESSOR_UNKNOWN', message: `This worker has no processor ${job.processor}` }, false, 0));
       return;
     }
-    const { controller } = entry;
     if (entry.canceled) controller.abort(new MediaflowError('JOB_CANCELED'));
     const timeoutMs = processor.policy.timeoutMs;
     const timeout = setTimeout(() => controller.abort(new MediaflowError('JOB_TIMEOUT', `The job took longer than ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-    let ctx: Awaited<ReturnType<typeof createJobContext>> | null = null;
+    const ctx: WorkerJobContext = createJobContext({
+      job, lease, config: this.d.config, queue: this.d.queue, blobs: this.d.blobs, scratch: this.d.scratch,
+      signal: controller.signal, onLeaseLost: () => this.leaseLost(entry),
+    });
     const started = Date.now();
     try {
-      ctx = await createJobContext({ job, config: this.d.config, store: this.d.store, blobs: this.d.blobs, signal: controller.signal });
-      const input: JobInput = job.input.kind === 'file'
-        ? { kind: 'file', path: await this.d.blobs.localPath(job.input.sha256), name: job.input.name, mime: job.input.mime, size: job.input.size, sha256: job.input.sha256 }
-        : { kind: 'url', url: job.input.url };
-      const result = await processor.run(ctx, input, job.params);
+      const result = await this.runProcessor(processor, job, ctx);
       // A processor that ignored the signal still does not "succeed" after a cancel or timeout.
       if (controller.signal.aborted) throw controller.signal.reason;
       await ctx.flush();
-      await this.d.queue.complete(job.id, this.id, result ?? null);
-      this.d.log?.('info', 'job succeeded', { jobId: job.id, processor: job.processor, ms: Date.now() - started });
+      if (await this.finish(entry, 'complete', () => this.d.queue.complete(lease, result ?? null))) {
+        this.d.log?.('info', 'job succeeded', { jobId: job.id, processor: job.processor, ms: Date.now() - started });
+      }
     } catch (raw) {
-      await ctx?.flush().catch(() => undefined);
-      if (this.stopping && !entry.canceled && controller.signal.aborted) {
+      await ctx.flush().catch(() => undefined);
+      if (entry.lost) {
+        // Another worker holds the job: nothing of this attempt may be written.
+      } else if (this.stopping && !entry.canceled && controller.signal.aborted) {
         // Shutting down: releaseWorker() hands the job back to the queue.
       } else if (entry.canceled) {
-        await this.d.queue.canceled(job.id, this.id);
-        this.d.log?.('info', 'job canceled', { jobId: job.id });
+        if (await this.finish(entry, 'cancel', () => this.d.queue.canceled(lease))) this.d.log?.('info', 'job canceled', { jobId: job.id });
       } else {
-        const reason = controller.signal.aborted ? controller.signal.reason : raw;
-        const err = toMediaflowError(reason);
-        await this.d.queue.fail(job.id, this.id, err.toJSON(), err.retryable, processor.policy.backoffMs);
-        this.d.log?.(err.retryable ? 'warn' : 'info', 'job attempt failed', { jobId: job.id, code: err.code, message: err.message });
+        const err = toMediaflowError(controller.signal.aborted ? controller.signal.reason : raw);
+        if (await this.finish(entry, 'fail', () => this.d.queue.fail(lease, err.toJSON(), err.retryable, processor.policy.backoffMs))) {
+          this.d.log?.(err.retryable ? 'warn' : 'info', 'job attempt failed', { jobId: job.id, code: err.code, message: err.message });
+        }
       }
     } finally {
       clearTimeout(timeout);
-      if (ctx?.tmpdirIfCreated) await rm(ctx.tmpdirIfCreated, { recursive: true, force: true }).catch(() => undefined);
+      await ctx.dispose();
     }
+  }
+
+  /** Runs the processor with its input: a file input is handed over as a local path for the run. */
+  private async runProcessor(processor: ProcessorDefinition<any, any>, job: Job, ctx: WorkerJobContext): Promise<unknown> {
+    if (job.input.kind === 'url') return processor.run(ctx, { kind: 'url', url: job.input.url }, job.params);
+    const stored = job.input;
+    return this.d.blobs.withLocalFile(stored.sha256, ctx.tmpdir, (file) => {
+      const input: JobInput = { kind: 'file', path: file, name: stored.name, mime: stored.mime, size: stored.size, sha256: stored.sha256 };
+      return processor.run(ctx, input, job.params);
+    });
   }
 
   get inFlight(): number {
@@ -177,6 +237,7 @@ export class JobWorker {
   async stop(graceful = true, timeoutMs = 30_000): Promise<void> {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    this.stopCancel?.();
     const settle = (ms: number) => Promise.race([
       Promise.all([...this.running.values()].map((r) => r.done)),
       new Promise((r) => setTimeout(r, ms).unref()),

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AppConfig } from '../config/config.schema.js';
-import type { Queue } from '../core/ports/job-store.port.js';
+import type { Queue } from '../core/ports/queue.port.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
 
 interface Child {
@@ -18,25 +18,21 @@ export interface SupervisorOptions {
 
 /**
  * Runs `workers.processes` worker processes for `serve`: isolates processors from the HTTP event
- * loop and from each other's crashes. A worker that dies has its jobs handed back at once (the
- * attempt counts, so a job that kills every worker ends `failed`), and is restarted.
+ * loop and from each other's crashes. A worker that dies has its jobs handed back at once and is
+ * restarted: a job that was alone in it is charged the attempt (a job that kills every worker ends
+ * `failed`), jobs that shared it run again alone, so that innocent neighbours are not blamed.
  */
 export class WorkerSupervisor {
   private readonly children = new Set<Child>();
   private stopping = false;
-  private recoverTimer: NodeJS.Timeout | null = null;
   private restarts = 0;
   private wakePending = false;
 
   constructor(private readonly o: SupervisorOptions) {}
 
   start(): this {
+    // Leases of workers that died elsewhere (split mode, other machines) expire: the queue reconciler requeues them.
     for (let i = 0; i < this.o.config.workers.processes; i++) this.spawn();
-    // Leases of workers that died elsewhere (split mode, other machines) expire on their own.
-    this.recoverTimer = setInterval(() => void this.o.queue.requeueExpired().then((jobs) => {
-      if (jobs.length) { this.o.log('warn', 'requeued jobs with expired leases', { jobs: jobs.map((j) => j.id) }); this.wake(); }
-    }).catch(() => undefined), Math.max(1000, Math.floor(this.o.config.workers.leaseMs / 3)));
-    this.recoverTimer.unref();
     return this;
   }
 
@@ -94,7 +90,6 @@ export class WorkerSupervisor {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.recoverTimer) clearInterval(this.recoverTimer);
     const exits = [...this.children].map((c) => new Promise<void>((resolve) => {
       if (c.proc.exitCode !== null) return resolve();
       c.proc.once('exit', () => resolve());

@@ -1,7 +1,6 @@
 import type { AppConfig } from '../config/config.schema.js';
 import { openRuntime } from '../runtime.js';
 import { JobWorker } from './job-worker.js';
-import { enabledProcessors } from '../processors/registry.js';
 
 /** Messages between `serve` and the worker processes it forks. */
 export type ToWorker = { type: 'wake' } | { type: 'cancel'; jobId: string } | { type: 'shutdown' };
@@ -14,13 +13,14 @@ export type FromWorker = { type: 'ready'; workerId: string };
  */
 export async function runWorkerProcess(config: AppConfig, opts: { only?: string[]; log?: (level: string, msg: string, extra?: object) => void } = {}) {
   const rt = await openRuntime(config);
-  const worker = new JobWorker({ config, store: rt.store, queue: rt.queue, blobs: rt.blobs, only: opts.only, log: opts.log }).start();
+  const processors = rt.processors.filter((p) => !opts.only || opts.only.includes(p.name));
+  const worker = new JobWorker({ config, processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch, log: opts.log }).start();
   let stopping = false;
   const stop = async (graceful: boolean) => {
     if (stopping) return;
     stopping = true;
     await worker.stop(graceful, graceful ? 30_000 : 0);
-    await Promise.allSettled(enabledProcessors(config.enableTestProcessors).map((p) => p.shutdown?.()));
+    await Promise.allSettled(processors.map((p) => p.shutdown?.()));
     await rt.close();
     process.exit(0);
   };

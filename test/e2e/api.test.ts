@@ -4,7 +4,7 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, json, submit, upload, until, type InProcessServer } from '../helpers/server.js';
+import { inProcessWorker, startServer, json, submit, upload, until, type InProcessServer } from '../helpers/server.js';
 import { startWebhooks } from '../../src/http/webhooks.js';
 
 const URL_IN = { url: 'http://127.0.0.1/' };
@@ -89,8 +89,7 @@ describe('the /v1 API over real HTTP', () => {
       const c = await json(await fetch(`${s.url}/v1/jobs/${job.id}/cancel`, { method: 'POST' }));
       assert.equal(c.status, 'canceled');
     } finally {
-      const { JobWorker } = await import('../../src/worker/job-worker.js');
-      s.worker = new JobWorker({ config: s.config, store: s.rt.store, queue: s.rt.queue, blobs: s.rt.blobs }).start();
+      s.worker = inProcessWorker(s.rt);
     }
   });
 

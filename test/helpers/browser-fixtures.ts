@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { JobOutput, StoredInput } from '../../src/core/job.types.js';
+import type { Lease } from '../../src/core/ports/queue.port.js';
 import type { Runtime } from '../../src/runtime.js';
 
 /**
@@ -22,6 +23,13 @@ export interface FileSpec {
   bytes: Buffer;
 }
 
+const leases = new Map<string, Lease>();
+function leaseOf(id: string): Lease {
+  const l = leases.get(id);
+  if (!l) throw new Error(`job ${id} was not leased here`);
+  return l;
+}
+
 /** Creates a job and leases it (status `running`), as a worker taking it would. */
 export async function startStagedJob(rt: Runtime, opts: { processor: string; params?: Record<string, unknown>; input: FileSpec | { url: string } }): Promise<string> {
   let input: StoredInput;
@@ -36,8 +44,10 @@ export async function startStagedJob(rt: Runtime, opts: { processor: string; par
     dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null,
   });
   if (!created.created) throw new Error('job not created');
-  const leased = await rt.queue.lease({ workerId: WORKER, limits: { [opts.processor]: 1 }, max: 1, leaseMs: 10 * 60_000 });
-  if (leased[0]?.id !== id) throw new Error(`could not lease the staged job (got ${leased.map((j) => j.id).join(',') || 'none'})`);
+  await rt.queue.enqueue(created.job);
+  const leased = await rt.queue.lease({ workerId: WORKER, limits: { [opts.processor]: 1 }, max: 1, busy: 0, leaseMs: 10 * 60_000 });
+  if (leased[0]?.job.id !== id) throw new Error(`could not lease the staged job (got ${leased.map((l) => l.job.id).join(',') || 'none'})`);
+  leases.set(id, leased[0].lease);
   return id;
 }
 
@@ -45,12 +55,17 @@ export async function startStagedJob(rt: Runtime, opts: { processor: string; par
 export async function putOutput(rt: Runtime, id: string, file: FileSpec): Promise<JobOutput> {
   const blob = await rt.blobs.put(file.bytes);
   const out: JobOutput = { name: file.name, size: blob.size, mime: file.mime, sha256: blob.sha256 };
-  await rt.store.putOutput(id, out);
+  if (!(await rt.queue.output(leaseOf(id), out))) throw new Error('output was not applied');
   return out;
 }
 
+/** Reports progress of a running staged job. */
+export async function setProgress(rt: Runtime, id: string, progress: number, stage: string | null): Promise<void> {
+  if (!(await rt.queue.progress(leaseOf(id), progress, stage))) throw new Error('progress was not applied');
+}
+
 export async function completeStagedJob(rt: Runtime, id: string, result: unknown): Promise<void> {
-  const r = await rt.queue.complete(id, WORKER, result);
+  const r = await rt.queue.complete(leaseOf(id), result);
   if (!r.applied) throw new Error('complete was not applied');
 }
 

@@ -33,6 +33,11 @@ export interface InProcessServer {
   close(): Promise<void>;
 }
 
+/** A job worker in this process on the runtime's adapters (every enabled processor). */
+export function inProcessWorker(rt: Runtime): JobWorker {
+  return new JobWorker({ config: rt.config, processors: rt.processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch }).start();
+}
+
 /**
  * A real server on 127.0.0.1 (random port) over a real SQLite file in a fresh temp folder, with a
  * job worker in the same process (the spawned-server helper below covers worker processes).
@@ -40,11 +45,11 @@ export interface InProcessServer {
 export async function startServer(overrides: Record<string, unknown> = {}, opts: { worker?: boolean } = {}): Promise<InProcessServer> {
   const config = testConfig(overrides);
   let worker: JobWorker | null = null;
-  const rt = await openRuntime(config, { onQueued: () => worker?.wake(), onCancelRequested: (j) => worker?.cancel(j.id) });
+  const rt = await openRuntime(config, { onQueued: () => worker?.wake() });
   const app = await buildServer(rt);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
-  if (opts.worker !== false) worker = new JobWorker({ config, store: rt.store, queue: rt.queue, blobs: rt.blobs }).start();
+  if (opts.worker !== false) worker = inProcessWorker(rt);
   const server: InProcessServer = {
     url: `http://127.0.0.1:${port}`,
     rt,

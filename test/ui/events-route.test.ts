@@ -80,11 +80,11 @@ describe('GET /v1/events (all jobs, for the web UI)', () => {
   });
 
   test('too many missed events: the client is told to reload (reset) instead of getting a flood', async () => {
-    const from = await s.rt.store.lastEventId();
-    for (let i = 0; i <= REPLAY_LIMIT; i++) await s.rt.store.appendEvent({ type: 'log', jobId: 'no-such-job', level: 'info', message: `line ${i}` });
+    const from = await s.rt.events.lastId();
+    for (let i = 0; i <= REPLAY_LIMIT; i++) await s.rt.events.append({ type: 'log', jobId: 'no-such-job', level: 'info', message: `line ${i}` });
     const seen = await readEvents(`${s.url}/v1/events`, { 'last-event-id': String(from) }, (x) => x.length >= 1);
     assert.equal(seen[0]!.type, 'reset');
-    assert.equal(Number(seen[0]!.id), await s.rt.store.lastEventId());
+    assert.equal(Number(seen[0]!.id), await s.rt.events.lastId());
   });
 
   test('an open stream (a page left open) does not hold up the server\'s shutdown', async () => {

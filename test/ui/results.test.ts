@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openUi, screenshot } from '../helpers/browser.js';
-import { completeStagedJob, putOutput, stagedJob, startStagedJob, testVideo, toneWav, type FileSpec } from '../helpers/browser-fixtures.js';
+import { completeStagedJob, putOutput, setProgress, stagedJob, startStagedJob, testVideo, toneWav, type FileSpec } from '../helpers/browser-fixtures.js';
 import { json, startServer, tempDir, until, upload, type InProcessServer } from '../helpers/server.js';
 import { shutdownUpscale } from '../../src/processors/upscale/index.js';
 
@@ -218,7 +218,7 @@ describe('web UI: result views (real Chromium)', () => {
     await page.waitForSelector('#detail[data-status="running"]');
 
     await putOutput(rt, id, f0);
-    await rt.store.setProgress(id, 0.5, '1 s of 2 s recorded');
+    await setProgress(rt, id, 0.5, '1 s of 2 s recorded');
     const items = page.locator('#detail .view-media ol.fragments li');
     await items.first().waitFor({ timeout: 10_000 });
     const video = page.locator('#detail .media-stage video');

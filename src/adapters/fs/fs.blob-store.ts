@@ -1,18 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, rename, rm, stat, statfs, access } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, rename, rm, stat, statfs, access, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MediaflowError, toMediaflowError } from '../../core/errors.js';
-import type { BlobInfo, BlobStore, PutOptions } from '../../core/ports/blob-store.port.js';
+import type { BlobEntry, BlobInfo, BlobStore, PutOptions } from '../../core/ports/blob-store.port.js';
 
 const SHA = /^[0-9a-f]{64}$/;
 
 /**
  * Blobs as files under `<root>/ab/cd/<sha256>`. A write goes to `<root>/.tmp/<uuid>` while being
  * hashed, then is renamed into place (atomic on one filesystem); when the blob already exists the
- * temporary file is simply dropped, so identical content is stored once.
+ * temporary file is dropped and the blob's mtime touched, so identical content is stored once and
+ * the sweeper's grace period starts again (see `deleteIfUnchanged` for why that is race-free).
  */
 export class FsBlobStore implements BlobStore {
   private readonly tmp: string;
@@ -58,13 +59,14 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async putFile(file: string): Promise<BlobInfo> {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
-    const sha256 = hash.digest('hex');
+  async putFile(file: string, opts: PutOptions = {}): Promise<BlobInfo> {
     const st = await stat(file);
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new MediaflowError('INPUT_TOO_LARGE', `The input is larger than ${Math.floor(opts.maxBytes / 1048576)} MiB`);
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file), hash, { signal: opts.signal });
+    const sha256 = hash.digest('hex');
     const dest = this.pathOf(sha256);
-    if (await exists(dest)) return { sha256, size: st.size };
+    if (await touch(dest)) return { sha256, size: st.size };
     await mkdir(path.dirname(dest), { recursive: true });
     const tmpFile = path.join(this.tmp, randomUUID());
     try {
@@ -80,7 +82,7 @@ export class FsBlobStore implements BlobStore {
 
   private async commit(tmpFile: string, sha256: string): Promise<void> {
     const dest = this.pathOf(sha256);
-    if (await exists(dest)) {
+    if (await touch(dest)) {
       await rm(tmpFile, { force: true });
       return;
     }
@@ -89,14 +91,77 @@ export class FsBlobStore implements BlobStore {
     await rename(tmpFile, dest);
   }
 
-  async localPath(sha256: string): Promise<string> {
+  private async existing(sha256: string): Promise<string> {
     const p = this.pathOf(sha256);
     if (!(await exists(p))) throw new MediaflowError('NOT_FOUND', `blob ${sha256} is missing`);
     return p;
   }
 
   async open(sha256: string, range?: { start: number; end: number }): Promise<Readable> {
-    return createReadStream(await this.localPath(sha256), range ? { start: range.start, end: range.end } : undefined);
+    const file = await this.existing(sha256);
+    const stream = createReadStream(file, range ? { start: range.start, end: range.end } : undefined);
+    // Opened before returning, so that a blob removed right now fails here and not mid-response.
+    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+    return stream;
+  }
+
+  /** The blob itself, read-only: no copy is needed on a local disk. */
+  async withLocalFile<T>(sha256: string, _scratchDir: string, fn: (file: string) => Promise<T>): Promise<T> {
+    return fn(await this.existing(sha256));
+  }
+
+  async *list(): AsyncIterable<BlobEntry> {
+    for (const a of await readdirSafe(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(a)) continue;
+      for (const b of await readdirSafe(path.join(this.root, a))) {
+        for (const name of await readdirSafe(path.join(this.root, a, b))) {
+          if (!SHA.test(name)) continue;
+          try {
+            const st = await stat(path.join(this.root, a, b, name));
+            yield { sha256: name, size: st.size, modifiedMs: st.mtimeMs };
+          } catch { /* removed meanwhile */ }
+        }
+      }
+    }
+  }
+
+  /**
+   * Moves the blob aside (rename is atomic), then checks its mtime again: a `put` that touched it
+   * before the move shows there, and the blob goes back; a `put` after the move finds no blob and
+   * writes a fresh one. Either way a concurrent submit keeps its content.
+   */
+  async deleteIfUnchanged(sha256: string, notModifiedSinceMs: number): Promise<boolean> {
+    const file = this.pathOf(sha256);
+    const aside = path.join(this.tmp, `sweep-${sha256}-${randomUUID()}`);
+    try {
+      if ((await stat(file)).mtimeMs > notModifiedSinceMs) return false;
+      await rename(file, aside);
+    } catch {
+      return false;
+    }
+    const st = await stat(aside);
+    if (st.mtimeMs > notModifiedSinceMs) {
+      // Touched between the check and the move: restore it (a newer copy may already be back).
+      await link(aside, file).catch(() => undefined);
+      await rm(aside, { force: true });
+      return false;
+    }
+    await rm(aside, { force: true });
+    return true;
+  }
+
+  async sweepPartial(olderThanMs: number): Promise<number> {
+    let n = 0;
+    for (const name of await readdirSafe(this.tmp)) {
+      const p = path.join(this.tmp, name);
+      try {
+        if ((await stat(p)).mtimeMs < olderThanMs) {
+          await rm(p, { force: true });
+          n++;
+        }
+      } catch { /* gone meanwhile */ }
+    }
+    return n;
   }
 
   async stat(sha256: string): Promise<BlobInfo | null> {
@@ -112,13 +177,32 @@ export class FsBlobStore implements BlobStore {
     await rm(this.pathOf(sha256), { force: true });
   }
 
-  async freeBytes(): Promise<number> {
+  async freeBytes(): Promise<number | null> {
     const s = await statfs(this.root);
     return s.bavail * s.bsize;
   }
 
   async ping(): Promise<void> {
     await access(this.root);
+  }
+}
+
+/** Refreshes a blob's mtime; false when it does not exist. */
+async function touch(p: string): Promise<boolean> {
+  try {
+    const now = new Date();
+    await utimes(p, now, now);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readdirSafe(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
   }
 }
 

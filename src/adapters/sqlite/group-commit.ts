@@ -16,7 +16,7 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly afterCommit: () => void = () => {}) {}
 
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -48,5 +48,6 @@ export class GroupCommit {
       return;
     }
     batch.forEach((p, i) => (outcomes[i]!.ok ? p.resolve(outcomes[i]!.value) : p.reject(outcomes[i]!.value)));
+    this.afterCommit();
   }
 }

@@ -2,8 +2,42 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Job } from '../../core/job.types.js';
+import { GroupCommit } from './group-commit.js';
 
 export type Db = Database.Database;
+
+/**
+ * One open SQLite file as the adapters share it in a process: the connection, its group commit,
+ * and the in-process wake-up of event readers after each commit.
+ */
+export class SqliteHandle {
+  readonly group: GroupCommit;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(readonly db: Db) {
+    this.group = new GroupCommit(db, () => this.committed());
+  }
+
+  /** Runs `fn` in an IMMEDIATE transaction, then wakes event readers. */
+  tx<T>(fn: () => T): T {
+    const out = this.db.transaction(fn).immediate();
+    this.committed();
+    return out;
+  }
+
+  onCommit(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  committed(): void {
+    for (const l of this.listeners) l();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
 
 /**
  * Schema migrations, applied in order and recorded in `PRAGMA user_version`.
@@ -77,6 +111,13 @@ const MIGRATIONS: string[] = [
     FROM jobs
     WHERE processor = 'orientation' AND json_extract(meta, '$.source') = 'compat:seed003';
   `,
+  // The queue is explicit (a record is created, then enqueued); every attempt gets its own lease
+  // token; `solo` marks jobs that ran beside a crash and now run alone until the culprit is known.
+  `
+  ALTER TABLE jobs ADD COLUMN enqueued INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE jobs ADD COLUMN lease_token TEXT;
+  ALTER TABLE jobs ADD COLUMN solo INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */
@@ -125,6 +166,8 @@ export interface JobRow {
   meta: string;
   webhook: string | null;
   cancel_requested: number;
+  lease_token: string | null;
+  solo: number;
   created_at: number;
   updated_at: number;
   started_at: number | null;

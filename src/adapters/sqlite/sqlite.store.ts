@@ -1,42 +1,43 @@
 import type { Statement } from 'better-sqlite3';
 import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../core/job.types.js';
-import type { CreateOutcome, JobStore, StoredEvent } from '../../core/ports/job-store.port.js';
-import { GroupCommit } from './group-commit.js';
-import { rowToJob, type Db, type JobRow } from './sqlite.db.js';
+import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
+import type { GroupCommit } from './group-commit.js';
+import { rowToJob, type Db, type JobRow, type SqliteHandle } from './sqlite.db.js';
+
+const CANCELED = '{"code":"JOB_CANCELED","message":"The job was canceled"}';
 
 /** JobStore on the embedded SQLite file. better-sqlite3 is synchronous; each call is one short transaction. */
 export class SqliteJobStore implements JobStore {
   private readonly s: Record<string, Statement>;
   private readonly group: GroupCommit;
+  private readonly db: Db;
 
-  constructor(private readonly db: Db) {
-    this.group = new GroupCommit(db);
+  constructor(private readonly h: SqliteHandle) {
+    const db = (this.db = h.db);
+    this.group = h.group;
     this.s = {
       byId: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       outputs: db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name'),
       byDedup: db.prepare(`SELECT * FROM jobs WHERE dedup_key = ? AND status IN ('queued','running','succeeded') ORDER BY seq DESC LIMIT 1`),
       byIdem: db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?'),
+      // A new record is not runnable until the queue's enqueue() (enqueued = 0).
       insert: db.prepare(`INSERT INTO jobs (id, processor, processor_version, params, input, input_sha256, status, priority,
-        max_attempts, dedup_key, idempotency_key, request_fingerprint, meta, meta_name, webhook, run_at, created_at, updated_at)
+        max_attempts, dedup_key, idempotency_key, request_fingerprint, meta, meta_name, webhook, run_at, enqueued, created_at, updated_at)
         VALUES (@id, @processor, @processor_version, @params, @input, @input_sha256, 'queued', @priority, @max_attempts,
-        @dedup_key, @idempotency_key, @request_fingerprint, @meta, @meta_name, @webhook, @now, @now, @now)`),
+        @dedup_key, @idempotency_key, @request_fingerprint, @meta, @meta_name, @webhook, @now, 0, @now, @now)`),
       cancelQueued: db.prepare(`UPDATE jobs SET status = 'canceled', finished_at = @now, updated_at = @now,
-        error = '{"code":"JOB_CANCELED","message":"The job was canceled"}' WHERE id = @id AND status = 'queued'`),
+        error = '${CANCELED}' WHERE id = @id AND status = 'queued'`),
       cancelRunning: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = @now WHERE id = @id AND status = 'running'`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, progress = 0, stage = NULL,
-        cancel_requested = 0, run_at = @now, updated_at = @now, started_at = NULL, finished_at = NULL
+        cancel_requested = 0, solo = 0, run_at = @now, enqueued = 0, updated_at = @now, started_at = NULL, finished_at = NULL
         WHERE id = @id AND status IN ('failed','canceled')`),
-      del: db.prepare('DELETE FROM jobs WHERE id = ?'),
-      progress: db.prepare(`UPDATE jobs SET progress = ?, stage = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
-      putOutput: db.prepare(`INSERT INTO job_outputs (job_id, name, size, mime, sha256, created_at) VALUES (@jobId, @name, @size, @mime, @sha256, @now)
-        ON CONFLICT(job_id, name) DO UPDATE SET size = excluded.size, mime = excluded.mime, sha256 = excluded.sha256`),
+      dropOutputs: db.prepare('DELETE FROM job_outputs WHERE job_id = ?'),
+      del: db.prepare(`DELETE FROM jobs WHERE id = ? AND status IN ('succeeded','failed','canceled')`),
       endedBefore: db.prepare(`SELECT * FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ? AND status IN ('succeeded','failed','canceled') ORDER BY finished_at LIMIT ?`),
+      queuedBefore: db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND created_at < ? AND seq > ? ORDER BY seq LIMIT ?`),
       blobRef: db.prepare(`SELECT 1 FROM jobs WHERE input_sha256 = @sha UNION ALL SELECT 1 FROM job_outputs WHERE sha256 = @sha LIMIT 1`),
       counts: db.prepare('SELECT processor, status, count(*) AS count FROM jobs GROUP BY processor, status'),
       appendEvent: db.prepare('INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)'),
-      readEvents: db.prepare('SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?'),
-      lastEvent: db.prepare('SELECT coalesce(max(id), 0) AS id FROM events'),
-      pruneEvents: db.prepare('DELETE FROM events WHERE created_at < ?'),
     };
   }
 
@@ -124,52 +125,38 @@ export class SqliteJobStore implements JobStore {
     return { items: page.map((r) => this.load(r)!), nextCursor: next };
   }
 
-  async requestCancel(id: string): Promise<Job | null> {
-    return this.db.transaction(() => {
+  async requestCancel(id: string): Promise<CancelOutcome | null> {
+    return this.h.tx((): CancelOutcome | null => {
       const now = Date.now();
+      let canceled: CancelOutcome['canceled'] = 'no';
       if (this.s.cancelQueued!.run({ id, now }).changes) {
-        const ev: JobEvent = { type: 'done', jobId: id, status: 'canceled', error: { code: 'JOB_CANCELED', message: 'The job was canceled' } };
-        this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'canceled', attempts: 0 }), now);
-        this.s.appendEvent!.run(id, JSON.stringify(ev), now);
-      } else {
-        this.s.cancelRunning!.run({ id, now });
+        const error = { code: 'JOB_CANCELED', message: 'The job was canceled' };
+        this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'canceled', attempts: 0, error } satisfies JobEvent), now);
+        this.s.appendEvent!.run(id, JSON.stringify({ type: 'done', jobId: id, status: 'canceled', error } satisfies JobEvent), now);
+        canceled = 'now';
+      } else if (this.s.cancelRunning!.run({ id, now }).changes) {
+        canceled = 'requested';
       }
-      return this.load(this.s.byId!.get(id) as JobRow | undefined);
-    }).immediate();
-  }
-
-  async retry(id: string): Promise<Job | null> {
-    return this.db.transaction(() => {
-      const now = Date.now();
-      if (this.s.retry!.run({ id, now }).changes) {
-        this.db.prepare('DELETE FROM job_outputs WHERE job_id = ?').run(id);
-        this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'queued', attempts: 0 }), now);
-      }
-      return this.load(this.s.byId!.get(id) as JobRow | undefined);
-    }).immediate();
-  }
-
-  async delete(id: string): Promise<Job | null> {
-    return this.db.transaction(() => {
       const job = this.load(this.s.byId!.get(id) as JobRow | undefined);
-      if (job) this.s.del!.run(id);
-      return job;
-    }).immediate();
-  }
-
-  async setProgress(id: string, progress: number, stage: string | null): Promise<void> {
-    const now = Date.now();
-    await this.group.run(() => {
-      this.s.progress!.run(progress, stage, now, id);
-      this.s.appendEvent!.run(id, JSON.stringify({ type: 'progress', jobId: id, progress, stage } satisfies JobEvent), now);
+      return job ? ({ job, canceled } as CancelOutcome) : null;
     });
   }
 
-  async putOutput(id: string, output: JobOutput): Promise<void> {
-    const now = Date.now();
-    await this.group.run(() => {
-      this.s.putOutput!.run({ jobId: id, ...output, now });
-      this.s.appendEvent!.run(id, JSON.stringify({ type: 'output', jobId: id, output } satisfies JobEvent), now);
+  async retry(id: string): Promise<{ job: Job; dropped: JobOutput[] } | null> {
+    return this.h.tx(() => {
+      const before = this.load(this.s.byId!.get(id) as JobRow | undefined);
+      const now = Date.now();
+      if (!before || !this.s.retry!.run({ id, now }).changes) return null;
+      this.s.dropOutputs!.run(id);
+      this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'queued', attempts: 0 } satisfies JobEvent), now);
+      return { job: this.load(this.s.byId!.get(id) as JobRow)!, dropped: before.outputs };
+    });
+  }
+
+  async delete(id: string): Promise<Job | null> {
+    return this.h.tx(() => {
+      const job = this.load(this.s.byId!.get(id) as JobRow | undefined);
+      return job && this.s.del!.run(id).changes ? job : null;
     });
   }
 
@@ -177,28 +164,16 @@ export class SqliteJobStore implements JobStore {
     return (this.s.endedBefore!.all(before.getTime(), limit) as JobRow[]).map((r) => this.load(r)!);
   }
 
-  async isBlobReferenced(sha256: string): Promise<boolean> {
-    return this.s.blobRef!.get({ sha: sha256 }) !== undefined;
+  async listQueued(before: Date, afterSeq: number, limit: number): Promise<Array<{ seq: number; job: Job }>> {
+    return (this.s.queuedBefore!.all(before.getTime(), afterSeq, limit) as JobRow[]).map((r) => ({ seq: r.seq, job: this.load(r)! }));
+  }
+
+  async referencedBlobs(sha256s: string[]): Promise<Set<string>> {
+    return new Set(sha256s.filter((sha) => this.s.blobRef!.get({ sha }) !== undefined));
   }
 
   async countByStatus(): Promise<Array<{ processor: string; status: JobStatus; count: number }>> {
     return this.s.counts!.all() as Array<{ processor: string; status: JobStatus; count: number }>;
-  }
-
-  async appendEvent(event: JobEvent): Promise<void> {
-    this.s.appendEvent!.run(event.jobId, JSON.stringify(event), Date.now());
-  }
-
-  async readEvents(afterId: number, limit: number): Promise<StoredEvent[]> {
-    return (this.s.readEvents!.all(afterId, limit) as Array<{ id: number; data: string }>).map((r) => ({ id: r.id, event: JSON.parse(r.data) }));
-  }
-
-  async lastEventId(): Promise<number> {
-    return (this.s.lastEvent!.get() as { id: number }).id;
-  }
-
-  async pruneEvents(olderThan: Date): Promise<void> {
-    this.s.pruneEvents!.run(olderThan.getTime());
   }
 
   async ping(): Promise<void> {
@@ -206,6 +181,6 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    this.h.close();
   }
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { buildServer, listenCompatPorts } from '../../http/server.js';
 import { startWebhooks } from '../../http/webhooks.js';
+import { BlobSweeper } from '../../core/blob-sweeper.js';
+import { QueueReconciler } from '../../core/queue-reconciler.js';
 import { openRuntime } from '../../runtime.js';
 import { WorkerSupervisor } from '../../worker/supervisor.js';
 import { cliLogger, configFrom, withConfigOptions } from '../options.js';
@@ -30,10 +32,9 @@ export function registerServe(program: Command) {
       const log = cliLogger(config.logLevel);
 
       let supervisor: WorkerSupervisor | null = null;
-      const rt = await openRuntime(config, {
-        onQueued: () => supervisor?.wake(),
-        onCancelRequested: (job) => supervisor?.cancel(job.id),
-      });
+      const rt = await openRuntime(config, { onQueued: () => supervisor?.wake() });
+      // A cancel reaches this machine's worker processes over IPC at once (other nodes hear it through the queue).
+      const stopCancel = rt.queue.onCancel((jobId) => supervisor?.cancel(jobId));
       const app = await buildServer(rt);
       const stopWebhooks = startWebhooks(rt, log);
       await app.listen({ host: config.host, port: config.port });
@@ -43,6 +44,9 @@ export function registerServe(program: Command) {
       if (config.workers.enabled) {
         supervisor = new WorkerSupervisor({ config, queue: rt.queue, entry: process.argv[1]!, log }).start();
       }
+      const reconciler = new QueueReconciler({ store: rt.store, queue: rt.queue, log, onRequeued: () => supervisor?.wake() })
+        .start(Math.min(30_000, Math.max(1000, Math.floor(config.workers.leaseMs / 3))));
+      const blobSweeper = new BlobSweeper({ store: rt.store, blobs: rt.blobs, scratch: rt.scratch, graceMs: config.blobs.graceMs, log }).start(config.blobs.sweepMs);
       const sweep = async () => {
         try {
           const n = await rt.jobs.sweepRetention();
@@ -62,6 +66,9 @@ export function registerServe(program: Command) {
         if (closing) return;
         closing = true;
         clearInterval(sweeper);
+        stopCancel();
+        await reconciler.stop();
+        await blobSweeper.stop();
         stopWebhooks();
         for (const s of compat) s.close();
         await app.close();

@@ -53,7 +53,6 @@ export async function seed000Routes(app: FastifyInstance, jobs: JobService, blob
       reply.header('X-Mediaflow-Job', done.id);
       return sendBlob(request, reply, blobs, { ...vocals, mime: 'audio/wav' }, { attachment: true });
     } catch (err) {
-      await jobs.discard(staged);
       return sendCompatError(reply, err);
     }
   });

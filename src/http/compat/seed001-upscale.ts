@@ -42,12 +42,10 @@ export async function seed001Routes(app: FastifyInstance, jobs: JobService, blob
       const previous = await latestByName(jobs, name);
       const busy = previous.find((j) => j.status === 'queued' || j.status === 'running');
       if (busy) {
-        await jobs.discard(mp.file);
         return reply.status(202).send({ message: `File ${name} is being processed, wait...`, task_id: busy.id, status_url: `/tasks/${busy.id}` });
       }
       const done = previous.find((j) => j.status === 'succeeded');
       if (done) {
-        await jobs.discard(mp.file);
         return reply.status(200).send({ message: `File ${name} already processed`, url: processedUrl(done) });
       }
       const { job } = await jobs.submit({
@@ -60,7 +58,6 @@ export async function seed001Routes(app: FastifyInstance, jobs: JobService, blob
       staged = null;
       return reply.status(202).send({ task_id: job.id, status: 'PENDING', status_url: `/tasks/${job.id}` });
     } catch (err) {
-      await jobs.discard(staged);
       return sendCompatError(reply, err);
     }
   });

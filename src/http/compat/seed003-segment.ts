@@ -67,7 +67,6 @@ export async function seed003Routes(app: FastifyInstance, jobs: JobService) {
       const result = done.result as { count: number; instances: Array<Record<string, unknown>> };
       return reply.send({ status: 'success', count: result.count, masks: result.instances, job_id: done.id });
     } catch (err) {
-      await jobs.discard(staged);
       return sendCompatError(reply, err);
     }
   });

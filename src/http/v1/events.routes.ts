@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { EventBus } from '../../core/ports/event-bus.port.js';
+import type { EventLog } from '../../core/ports/event-log.port.js';
 import type { JobEvent } from '../../core/job.types.js';
 import type { JobStore } from '../../core/ports/job-store.port.js';
 
@@ -10,7 +10,7 @@ export const REPLAY_LIMIT = 2000;
 export const QUEUE_LIMIT = 10_000;
 
 export interface EventsRoutesDeps {
-  events: EventBus;
+  events: EventLog;
   store: JobStore;
 }
 
@@ -77,12 +77,12 @@ async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number
   try {
     let lastSent = -1;
     if (after === null) {
-      lastSent = await d.store.lastEventId();
+      lastSent = await d.events.lastId();
       await sse.send({ id: String(lastSent), event: 'ready', data: { lastEventId: lastSent } });
     } else {
-      const missed = await d.store.readEvents(after, REPLAY_LIMIT + 1);
+      const missed = await d.events.read(after, REPLAY_LIMIT + 1);
       if (missed.length > REPLAY_LIMIT) {
-        lastSent = await d.store.lastEventId();
+        lastSent = await d.events.lastId();
         await sse.send({ id: String(lastSent), event: 'reset', data: { lastEventId: lastSent, reason: 'too many events missed' } });
       } else {
         lastSent = after;
@@ -96,7 +96,7 @@ async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number
       if (overflow) {
         queue.length = 0;
         overflow = false;
-        lastSent = await d.store.lastEventId();
+        lastSent = await d.events.lastId();
         await sse.send({ id: String(lastSent), event: 'reset', data: { lastEventId: lastSent, reason: 'client too slow' } });
       }
       while (queue.length) {

@@ -4,7 +4,7 @@ import { InputError, MediaflowError } from '../../core/errors.js';
 import { isTerminal, JOB_STATUSES, type JobEvent, type JobStatus } from '../../core/job.types.js';
 import type { JobService, SubmitInput, SubmitRequest } from '../../core/jobs.service.js';
 import type { BlobStore } from '../../core/ports/blob-store.port.js';
-import type { EventBus } from '../../core/ports/event-bus.port.js';
+import type { EventLog } from '../../core/ports/event-log.port.js';
 import { readMultipart, parseJsonField } from '../multipart.js';
 import { sendBlob } from '../serve-blob.js';
 import { jobView } from './job.view.js';
@@ -34,7 +34,7 @@ const SubmitJson = Type.Object({
 export interface JobsRoutesDeps {
   jobs: JobService;
   blobs: BlobStore;
-  events: EventBus;
+  events: EventLog;
 }
 
 /** Parses `Prefer: wait=N` (seconds, capped at 600). */
@@ -68,7 +68,7 @@ async function parseSubmit(request: FastifyRequest, jobs: JobService): Promise<S
       const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : { kind: 'none' };
       return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priority ? Number(priority) : 0 };
     } catch (err) {
-      await jobs.discard(mp.file);
+      // The staged upload is unreferenced: the blob sweeper removes it after its grace period.
       throw err;
     }
   }
@@ -191,7 +191,7 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
  * Streams a job's events as SSE: subscribe first, then send a snapshot, so nothing falls in
  * between; ends after `done`.
  */
-async function streamJobEvents(reply: FastifyReply, events: EventBus, jobs: JobService, id: string, open: Set<() => void>) {
+async function streamJobEvents(reply: FastifyReply, events: EventLog, jobs: JobService, id: string, open: Set<() => void>) {
   const queue: Array<{ ev: JobEvent; eventId: number }> = [];
   let wake: (() => void) | null = null;
   const unsubscribe = events.subscribe(id, (ev, eventId) => {
