@@ -9,6 +9,7 @@ import type { AppConfig } from '../../src/config/config.schema.js';
 import { buildServer } from '../../src/http/server.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { JobWorker } from '../../src/worker/job-worker.js';
+import { BlobSweeper, type SweepReport } from '../../src/core/blob-sweeper.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
@@ -31,6 +32,11 @@ export interface InProcessServer {
   worker: JobWorker | null;
   config: AppConfig;
   close(): Promise<void>;
+}
+
+/** One blob sweep as if the grace period had passed: what no job references goes. */
+export async function sweepBlobs(rt: Runtime): Promise<SweepReport> {
+  return new BlobSweeper({ store: rt.store, blobs: rt.blobs, scratch: rt.scratch, graceMs: rt.config.blobs.graceMs }).sweep(Date.now() + rt.config.blobs.graceMs + 1000);
 }
 
 /** A job worker in this process on the runtime's adapters (every enabled processor). */
