@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
 import { defineProcessor } from '../../core/processor.types.js';
@@ -32,13 +34,16 @@ export const sleepProcessor = defineProcessor({
   params: Type.Object({
     ms: Type.Integer({ default: 1000, minimum: 0, maximum: 600_000 }),
     fail: Type.Boolean({ default: false, description: 'Throw a retryable error at the end' }),
-    output: Type.Boolean({ default: false, description: 'Write a small text output' }),
+    output: Type.Boolean({ default: false, description: 'Write a small text output halfway through' }),
+    scratch: Type.Boolean({ default: false, description: 'Write a file into the scratch folder first' }),
   }, { additionalProperties: false }),
   policy: { concurrency: 8, timeoutMs: 60_000, attempts: 2, backoffMs: 100, resource: 'io' },
   testOnly: true,
   async run(ctx, _input, params) {
     const steps = 20;
+    if (params.scratch) await writeFile(path.join(ctx.tmpdir, 'partial.bin'), randomBytes(4096));
     for (let i = 0; i < steps; i++) {
+      if (params.output && i === steps / 2) await ctx.output('hello.txt', Buffer.from('hello\n'), 'text/plain');
       ctx.signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => { clearTimeout(t); reject(ctx.signal.reason); };
@@ -49,7 +54,6 @@ export const sleepProcessor = defineProcessor({
       if (i === 0) ctx.log('sleeping');
     }
     if (params.fail) throw new Error('sleep failed on purpose');
-    if (params.output) await ctx.output('hello.txt', Buffer.from('hello\n'), 'text/plain');
     return { slept: params.ms };
   },
 });
