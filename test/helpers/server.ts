@@ -148,3 +148,39 @@ export function upload(url: string, processor: string, file: Buffer, name: strin
   form.set('file', new Blob([file]), name);
   return fetch(`${url}/v1/jobs`, { method: 'POST', body: form, headers });
 }
+
+export interface SpawnedWorker {
+  proc: ChildProcess;
+  output: () => string;
+  /** Resolves once the worker logged that it started. */
+  ready: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `mediaflow worker` as a real process on a data folder (split mode). */
+export function spawnWorker(data: string, env: Record<string, string> = {}, args: string[] = []): SpawnedWorker {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--data', data, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MEDIAFLOW_LOG_LEVEL: 'info', MEDIAFLOW_ENABLE_TEST_PROCESSORS: '1', MEDIAFLOW_NO_CONFIG_FILE: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => { out += d; if (out.includes('worker started')) resolve(); };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${out}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    proc,
+    output: () => out,
+    ready,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
