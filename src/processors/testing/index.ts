@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
 import { defineProcessor } from '../../core/processor.types.js';
@@ -36,6 +37,7 @@ export const sleepProcessor = defineProcessor({
     fail: Type.Boolean({ default: false, description: 'Throw a retryable error at the end' }),
     output: Type.Boolean({ default: false, description: 'Write a small text output halfway through' }),
     scratch: Type.Boolean({ default: false, description: 'Write a file into the scratch folder first' }),
+    bytes: Type.Integer({ default: 0, minimum: 0, maximum: 256 * 1024 * 1024, description: 'Write an output `data.bin` of this many random bytes at the end' }),
   }, { additionalProperties: false }),
   policy: { concurrency: 8, timeoutMs: 60_000, attempts: 2, backoffMs: 100, resource: 'io' },
   testOnly: true,
@@ -54,9 +56,14 @@ export const sleepProcessor = defineProcessor({
       if (i === 0) ctx.log('sleeping');
     }
     if (params.fail) throw new Error('sleep failed on purpose');
+    if (params.bytes) await ctx.output('data.bin', Readable.from(randomChunks(params.bytes)), 'application/octet-stream');
     return { slept: params.ms };
   },
 });
+
+function* randomChunks(total: number): Generator<Buffer> {
+  for (let left = total; left > 0; left -= 65536) yield randomBytes(Math.min(65536, left));
+}
 
 export const crashProcessor = defineProcessor({
   name: 'crash',
