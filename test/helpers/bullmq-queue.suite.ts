@@ -265,6 +265,27 @@ export function bullmqQueueSuite(kind: string, url: string, factory: RecordsFact
         await redis.kill();
       }
     });
+    test('Redis down when the queue opens: 503 until it comes up; close does not wait for it', async () => {
+      const redis = await PrivateRedis.start();
+      await redis.kill();
+      const h = await factory();
+      const q = new BullmqQueue({ url: redis.url, prefix: `${filePrefix}:t${++n}`, records: h.connect(), opTimeoutMs: 2000 });
+      try {
+        await assert.rejects(q.ping(), { code: 'QUEUE_UNAVAILABLE', status: 503 });
+        const j = await h.create({ id: randomUUID(), processor: 'ocr' });
+        await assert.rejects(q.enqueue(j), { code: 'QUEUE_UNAVAILABLE' });
+        await redis.start();
+        await until('the connection', () => q.ping().then(() => true, () => false));
+        await q.enqueue(j);
+        assert.deepEqual((await q.lease(leaseOpts('w1', { ocr: 1 }))).map((l) => l.job.id), [j.id]);
+        await redis.kill();
+        await until('the queue to notice', () => q.ping().then(() => false, () => true));
+      } finally {
+        await q.close();
+        await h.close();
+        await redis.kill();
+      }
+    });
   });
 
   // Every key this run made, gone.

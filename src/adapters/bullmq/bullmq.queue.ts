@@ -10,6 +10,12 @@ import { toBullPriority } from './bullmq.priority.js';
 
 /** A solo job a busy worker gave back waits this long before BullMQ offers it again. */
 const SOLO_WAIT_MS = 1000;
+/**
+ * Added to the delay of a job PostgreSQL queued again for a later time. The due time comes from one
+ * clock and BullMQ's delay from another (each node's); a job delivered a moment early would be
+ * refused by the claim and dropped, then wait for the reconciler.
+ */
+const DUE_SLACK_MS = 250;
 
 export interface BullmqQueueOptions {
   /** redis://host:port[/db] */
@@ -264,7 +270,7 @@ export class BullmqQueue implements Queue {
     const due = rows.filter((r) => r.job.status === 'queued');
     if (due.length === 0) return;
     await this.link.guard('requeue', () => Promise.all(due.map((r) =>
-      this.add(r.job.processor, r.job.id, r.job.priority, r.retryAt === null ? 0 : r.retryAt - Date.now())))).catch((err) => {
+      this.add(r.job.processor, r.job.id, r.job.priority, r.retryAt === null ? 0 : Math.max(0, r.retryAt - Date.now()) + DUE_SLACK_MS)))).catch((err) => {
       if (!isUnavailable(err)) throw err;
     });
   }
