@@ -145,39 +145,63 @@ export class BullmqQueue implements Queue {
     const names = Object.keys(opts.limits);
     if (names.length === 0 || opts.max <= 0) return [];
     const taken: LeasedJob[] = [];
-    const running = await this.records.running();
-    const start = this.turn++ % names.length;
-    for (let k = 0; k < names.length && taken.length < opts.max; k++) {
-      const processor = names[(start + k) % names.length]!;
-      const limit = opts.limits[processor]!;
-      // Only as many as the processor has free slots: a job taken from Redis is in flight until
-      // claimed, and a full processor should not pull its jobs out of the queue.
-      let free = limit - (running[processor] ?? 0);
-      while (free > 0 && taken.length < opts.max) {
-        const token = randomUUID();
-        let delivery: Delivery | undefined;
-        try {
-          delivery = await this.link.guard('lease', () => this.worker(processor).getNextJob(token, { block: false }));
-        } catch (err) {
-          // Leases already granted in PostgreSQL are this worker's whatever Redis does next.
-          if (taken.length > 0) return taken;
-          throw err;
-        }
-        if (!delivery?.id) break;
-        const outcome = await this.take(delivery, token, processor, limit, opts, taken);
-        if (outcome === 'full') break;
-        if (outcome === 'taken') {
-          free--;
+    // BullMQ entries are settled in the background, together at the end: the next fetch need not
+    // wait for them (a leftover entry is harmless, see `settle`).
+    const settling: Array<Promise<unknown>> = [];
+    try {
+      const running = await this.records.running();
+      const start = this.turn++ % names.length;
+      for (let k = 0; k < names.length && taken.length < opts.max; k++) {
+        const processor = names[(start + k) % names.length]!;
+        const limit = opts.limits[processor]!;
+        // Only as many as the processor has free slots: a job taken from Redis is in flight until
+        // claimed, and a full processor should not pull its jobs out of the queue.
+        let free = limit - (running[processor] ?? 0);
+        while (free > 0 && taken.length < opts.max) {
+          const want = Math.min(free, opts.max - taken.length);
+          let batch: Array<{ delivery: Delivery; token: string }>;
+          try {
+            batch = await this.fetch(processor, want);
+          } catch (err) {
+            // Leases already granted in PostgreSQL are this worker's whatever Redis does next.
+            if (taken.length > 0) return taken;
+            throw err;
+          }
+          let full = false;
+          for (const { delivery, token } of batch) {
+            if (full || (taken.at(-1)?.solo ?? false)) {
+              settling.push(delivery.moveToWait(token)); // not claimed: back to the front of its priority
+              continue;
+            }
+            const outcome = await this.take(delivery, token, processor, limit, opts, taken, settling);
+            if (outcome === 'full') full = true;
+            if (outcome === 'taken') free--;
+          }
           // A solo job runs alone: nothing more for this worker until it ends.
-          if (taken.at(-1)!.solo) return taken;
+          if (full || batch.length < want || taken.at(-1)?.solo) break;
         }
+        if (taken.at(-1)?.solo) break;
       }
+      return taken;
+    } finally {
+      await Promise.allSettled(settling);
     }
-    return taken;
+  }
+
+  /** Takes up to `want` jobs from BullMQ at once (each atomically, in priority order), each under its own lock token. */
+  private async fetch(processor: string, want: number): Promise<Array<{ delivery: Delivery; token: string }>> {
+    const worker = this.worker(processor);
+    const got = await this.link.guard('lease', () => Promise.all(Array.from({ length: want }, async () => {
+      const token = randomUUID();
+      const delivery = (await worker.getNextJob(token, { block: false })) as Delivery | undefined;
+      return delivery?.id ? { delivery, token } : null;
+    })));
+    return got.filter((d) => d !== null);
   }
 
   /** Claims one delivered job in PostgreSQL and settles its BullMQ entry accordingly. */
-  private async take(delivery: Delivery, token: string, processor: string, limit: number, opts: LeaseOptions, taken: LeasedJob[]): Promise<'taken' | 'skipped' | 'full'> {
+  private async take(delivery: Delivery, token: string, processor: string, limit: number, opts: LeaseOptions,
+    taken: LeasedJob[], settling: Array<Promise<unknown>>): Promise<'taken' | 'skipped' | 'full'> {
     const jobId = delivery.id!;
     const leased = await this.records.claim(jobId, opts.workerId, opts.leaseMs, limit);
     if (!leased) {
@@ -186,31 +210,32 @@ export class BullmqQueue implements Queue {
       // elsewhere (a duplicate delivery): drop the entry.
       const nowRunning = (await this.records.running())[processor] ?? 0;
       if (nowRunning >= limit) {
-        await delivery.moveToWait(token).catch(() => {}); // else the stalled checker puts it back
+        settling.push(delivery.moveToWait(token));
         return 'full';
       }
-      await this.finish(delivery, token);
+      settling.push(this.settle(delivery, token));
       return 'skipped';
     }
     if (leased.solo && (opts.busy > 0 || taken.length > 0)) {
       // The claim cannot know this worker is busy: hand the lease back unspent and let an idle
       // worker take the job.
       await this.records.release(leased.lease);
-      await delivery.moveToDelayed(Date.now() + SOLO_WAIT_MS, token).catch(() => {});
+      settling.push(delivery.moveToDelayed(Date.now() + SOLO_WAIT_MS, token));
       return 'skipped';
     }
     this.held.add(jobId);
     taken.push(leased);
-    await this.finish(delivery, token);
+    settling.push(this.settle(delivery, token));
     return 'taken';
   }
 
   /**
-   * Finishes (and thereby removes) a delivered BullMQ job. Best effort: a leftover entry is offered
-   * again by BullMQ's stalled checker and dropped when PostgreSQL refuses it.
+   * Finishes (and thereby removes) a delivered BullMQ job. Every settling of an entry is best
+   * effort: one left behind in BullMQ's active list is offered again by BullMQ's stalled checker,
+   * and dropped when PostgreSQL refuses it.
    */
-  private async finish(delivery: Delivery, token: string): Promise<void> {
-    await delivery.moveToCompleted(null, token, false).catch(() => {});
+  private settle(delivery: Delivery, token: string): Promise<unknown> {
+    return delivery.moveToCompleted(null, token, false);
   }
 
   /** PostgreSQL only: heartbeats go on while Redis is away. */
