@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -70,6 +70,21 @@ export function bullmqQueueSuite(kind: string, url: string, factory: RecordsFact
   }
 
   describe(`BullmqQueue (lease records: ${kind})`, { skip: opts.skip }, () => {
+    // Every key this run made, gone (also when only some tests were selected).
+    after(async () => {
+      const r = new Redis(url);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await r.scan(cursor, 'MATCH', `${filePrefix}:*`, 'COUNT', 1000);
+          if (keys.length) await r.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        r.disconnect();
+      }
+    });
+
     test('higher Mediaflow priority runs first; equal priorities in submission order', async () => {
       await withQueues(1, async (h, [q]) => {
         const low = await job(h, q!, 'ocr', { priority: -10 });
@@ -291,20 +306,5 @@ export function bullmqQueueSuite(kind: string, url: string, factory: RecordsFact
         await redis.kill();
       }
     });
-  });
-
-  // Every key this run made, gone.
-  test(`BullmqQueue (lease records: ${kind}): cleanup`, { skip: opts.skip }, async () => {
-    const r = new Redis(url);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${filePrefix}:*`, 'COUNT', 1000);
-        if (keys.length) await r.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } finally {
-      r.disconnect();
-    }
   });
 }
