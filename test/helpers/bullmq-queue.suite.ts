@@ -69,7 +69,11 @@ export function bullmqQueueSuite(kind: string, url: string, factory: RecordsFact
     return j;
   }
 
-  describe(`BullmqQueue (lease records: ${kind})`, { skip: opts.skip }, () => {
+  if (opts.skip) {
+    test(`BullmqQueue (lease records: ${kind})`, { skip: opts.skip }, () => {});
+    return;
+  }
+  describe(`BullmqQueue (lease records: ${kind})`, () => {
     // Every key this run made, gone (also when only some tests were selected).
     after(async () => {
       const r = new Redis(url);
