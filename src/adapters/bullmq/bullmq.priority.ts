@@ -11,7 +11,3 @@ export function toBullPriority(priority: number): number {
   const p = Math.max(MIN_PRIORITY, Math.min(MAX_PRIORITY, Math.round(priority)));
   return MAX_PRIORITY + 1 - p; // 100 → 1, 0 → 101, -100 → 201
 }
-
-export function fromBullPriority(bull: number): number {
-  return MAX_PRIORITY + 1 - bull;
-}

@@ -292,6 +292,8 @@ export class BullmqQueue implements Queue {
    * missing and enqueues them once Redis answers.
    */
   private async requeue(rows: Array<{ job: Job; retryAt: number | null }>): Promise<void> {
+    // Whatever this process held among them is not its own any more.
+    for (const r of rows) this.held.delete(r.job.id);
     const due = rows.filter((r) => r.job.status === 'queued');
     if (due.length === 0) return;
     await this.link.guard('requeue', () => Promise.all(due.map((r) =>
