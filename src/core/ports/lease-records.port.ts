@@ -16,6 +16,11 @@ export interface LeaseRecords {
    * already running elsewhere, not yet due, or the processor is at its limit).
    */
   claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null>;
+  /**
+   * Gives a lease back unused: running → queued, runnable now, its attempt not spent (a `solo` job
+   * claimed by a worker that is not idle: the claim cannot know the worker's load). False when lost.
+   */
+  release(lease: Lease): Promise<boolean>;
   renew(leases: Lease[], leaseMs: number): Promise<HeartbeatAnswer>;
   progress(lease: Lease, progress: number, stage: string | null): Promise<boolean>;
   output(lease: Lease, output: JobOutput): Promise<boolean>;
