@@ -50,6 +50,7 @@ export const ERROR_CATALOGUE = {
   MODEL_UNKNOWN: { status: 404, retryable: false, title: 'No such model in the catalogue' },
   TOOL_MISSING: { status: 503, retryable: false, title: 'An external program the processor needs is missing' },
   STORAGE_FULL: { status: 507, retryable: true, title: 'There is no space left to store the data' },
+  BLOB_STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The object store (S3) could not be reached or refused the request' },
   PROCESSING_FAILED: { status: 500, retryable: false, title: 'The processor could not produce a result' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
