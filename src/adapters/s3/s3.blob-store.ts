@@ -34,13 +34,15 @@ export class S3BlobStore implements BlobStore {
   readonly presignedUrl?: (sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number }) => Promise<string>;
   private readonly client: S3Client;
   private readonly tuning: UploadTuning;
+  private readonly listPageSize: number;
 
-  constructor(settings: S3Settings, tuning: Partial<UploadTuning> = {}) {
+  constructor(settings: S3Settings, tuning: Partial<UploadTuning> & { listPageSize?: number } = {}) {
     this.bucket = settings.bucket;
     this.keys = new S3Keys(settings.prefix);
     this.client = createS3Client(settings);
     // 8 MiB parts: 640 parts for a 5 GiB blob, under Swift's 1,000-part limit; 32 MiB in memory.
     this.tuning = { partSize: Math.max(5 * MiB, tuning.partSize ?? 8 * MiB), queueSize: Math.max(1, tuning.queueSize ?? 4) };
+    this.listPageSize = tuning.listPageSize ?? 1000;
     if (settings.presignDownloads) this.presignedUrl = (sha, opts) => this.presign(sha, opts);
   }
 
@@ -193,7 +195,7 @@ export class S3BlobStore implements BlobStore {
 
   async *list(): AsyncIterable<BlobEntry> {
     try {
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keys.blobs })) {
+      for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix: this.keys.blobs })) {
         for (const o of page.Contents ?? []) {
           const sha256 = this.keys.shaOf(o.Key);
           if (sha256) yield { sha256, size: o.Size ?? 0, modifiedMs: o.LastModified?.getTime() ?? 0 };
@@ -215,7 +217,8 @@ export class S3BlobStore implements BlobStore {
   async deleteIfUnchanged(sha256: string, notModifiedSinceMs: number): Promise<boolean> {
     const head = await this.head(sha256);
     if (!head) return false;
-    // HTTP dates have whole seconds: the write may have happened up to 999 ms after the date.
+    // HTTP dates have whole seconds, truncated by AWS (the write may be up to 999 ms after the date)
+    // and rounded up by Swift: counting the date's whole second as modified is safe for both.
     if (head.modifiedMs + 999 > notModifiedSinceMs) return false;
     await this.delete(sha256);
     return true;
@@ -244,7 +247,7 @@ export class S3BlobStore implements BlobStore {
       let KeyMarker: string | undefined;
       let UploadIdMarker: string | undefined;
       for (;;) {
-        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.keys.tmp, KeyMarker, UploadIdMarker }));
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.keys.tmp, KeyMarker, UploadIdMarker, MaxUploads: this.listPageSize }));
         for (const u of page.Uploads ?? []) {
           if (!u.Key?.startsWith(this.keys.tmp) || (u.Initiated?.getTime() ?? 0) >= cutoff) continue;
           try {
@@ -258,7 +261,7 @@ export class S3BlobStore implements BlobStore {
         KeyMarker = page.NextKeyMarker;
         UploadIdMarker = page.NextUploadIdMarker;
       }
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keys.tmp })) {
+      for await (const page of paginateListObjectsV2({ client: this.client, pageSize: this.listPageSize }, { Bucket: this.bucket, Prefix: this.keys.tmp })) {
         for (const o of page.Contents ?? []) {
           if (!o.Key || (o.LastModified?.getTime() ?? 0) >= cutoff) continue;
           await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: o.Key }));
