@@ -75,12 +75,22 @@ MEDIAFLOW_S3_BUCKET=mediaflow
 EOF
 }
 
-free_ports() { # N ports nobody listens on right now
-  "$py" - "$1" <<'PY'
+free_ports() { # N ports nobody listens on right now; the previous ones (args 2..) when still free
+  "$py" - "$@" <<'PY'
 import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(('127.0.0.1', 0))
+n, previous = int(sys.argv[1]), [int(p) for p in sys.argv[2:]]
+def bind(port):
+    s = socket.socket()
+    # As Swift and memcached bind: a port whose old connections linger in TIME_WAIT is usable.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', port))
+    return s
+try:
+    if len(previous) != n:
+        raise OSError('no previous ports')
+    socks = [bind(p) for p in previous]
+except OSError:
+    socks = [bind(0) for _ in range(n)]
 print(' '.join(str(s.getsockname()[1]) for s in socks))
 PY
 }
@@ -204,8 +214,9 @@ use = egg:swift#dlo
 [filter:versioned_writes]
 use = egg:swift#versioned_writes
 EOF
-  # One replica on one plain directory. Rebuilt on every start (backend ports change); a ring of
-  # the same shape maps every object to the same partition and device, so stored data stays found.
+  # One replica on one plain directory. Rebuilt when the backend ports change; a ring of the same
+  # shape maps every object to the same partition and device, so stored data stays found.
+  [ "${6:-}" = keep-rings ] && [ -f "$etc/object.ring.gz" ] && return 0
   "$py" - "$etc" "$2" "$3" "$4" <<'PY'
 import sys
 from swift.common.ring import RingBuilder
@@ -270,12 +281,16 @@ do_start() {
   install_packages || { log "python3-swift could not be installed"; exit 3; }
   do_stop
   if [ -z "$port" ] && [ -f "$dir/port" ]; then port="$(cat "$dir/port")"; fi
-  local ports
-  read -r -a ports <<<"$(free_ports 5)"
+  # Backends keep their ports across restarts when they can: the rings then stay as they are.
+  local ports previous=""
+  [ -f "$dir/backend-ports" ] && previous="$(cat "$dir/backend-ports")"
+  # shellcheck disable=SC2086
+  read -r -a ports <<<"$(free_ports 5 $previous)"
   if [ -z "$port" ] || [ "$port" = 0 ]; then port="${ports[0]}"; fi
   echo "$port" >"$dir/port"
   local account="${ports[1]}" container="${ports[2]}" object="${ports[3]}" mc="${ports[4]}"
-  write_configs "$port" "$account" "$container" "$object" "$mc"
+  write_configs "$port" "$account" "$container" "$object" "$mc" "$([ "${ports[*]}" = "$previous" ] && echo keep-rings)"
+  echo "${ports[*]}" >"$dir/backend-ports"
   # Each instance has its own memcached: tempauth's tokens live there.
   launch memcached "$(command -v memcached)" -l 127.0.0.1 -p "$mc" -U 0 -m 32 -u "$(id -un)" -c 256
   local s
