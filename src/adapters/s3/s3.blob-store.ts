@@ -40,7 +40,8 @@ export class S3BlobStore implements BlobStore {
     this.bucket = settings.bucket;
     this.keys = new S3Keys(settings.prefix);
     this.client = createS3Client(settings);
-    // 8 MiB parts: 640 parts for a 5 GiB blob, under Swift's 1,000-part limit; 32 MiB in memory.
+    // 8 MiB parts: 640 parts for a 5 GiB blob, under Swift's 1,000-part limit. About
+    // (queueSize + 1) × partSize is held in memory per upload: 40 MiB.
     this.tuning = { partSize: Math.max(5 * MiB, tuning.partSize ?? 8 * MiB), queueSize: Math.max(1, tuning.queueSize ?? 4) };
     this.listPageSize = tuning.listPageSize ?? 1000;
     if (settings.presignDownloads) this.presignedUrl = (sha, opts) => this.presign(sha, opts);

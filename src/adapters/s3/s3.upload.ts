@@ -7,6 +7,8 @@ import type { BlobInfo, PutOptions } from '../../core/ports/blob-store.port.js';
 
 /** S3's (and Swift's) limit for one object, and so for a CopyObject without a multipart copy. */
 export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+/** Swift's limit of parts in one multipart upload (AWS allows 10,000). */
+const MAX_PARTS = 1000;
 
 export interface UploadTuning {
   /** Bytes per multipart part (≥ 5 MiB); at most queueSize × partSize are held in memory. */
@@ -52,7 +54,8 @@ export async function uploadHashed(client: S3Client, bucket: string, key: string
     const upload = new Upload({
       client,
       params: { Bucket: bucket, Key: key, Body: body, ContentType: 'application/octet-stream' },
-      partSize: tuning.partSize,
+      // Large enough for the biggest input this put accepts to fit in MAX_PARTS parts.
+      partSize: Math.max(tuning.partSize, Math.ceil(max / MAX_PARTS)),
       queueSize: tuning.queueSize,
       leavePartsOnError: false,
     });
