@@ -20,7 +20,7 @@ set -euo pipefail
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 port=""
-dir="${MEDIAFLOW_S3_DIR:-${TMPDIR:-/tmp}/mediaflow-s3}"
+dir="${TMPDIR:-/tmp}/mediaflow-s3"
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;

@@ -18,7 +18,8 @@ export interface UploadTuning {
 }
 
 /**
- * Streams `source` to `key`, hashing and counting on the way; only `queueSize` parts are buffered.
+ * Streams `source` to `key`, hashing and counting on the way; about queueSize + 1 parts are
+ * buffered, never the whole input.
  * On failure lib-storage aborts the multipart upload it started (when the server still answers;
  * otherwise `sweepPartial` aborts it later) and the source is destroyed.
  */
