@@ -54,8 +54,7 @@ export const ERROR_CATALOGUE = {
   QUEUE_UNAVAILABLE: { status: 503, retryable: true, title: 'The job queue (Redis) cannot be reached; try again shortly' },
   STORAGE_FULL: { status: 507, retryable: true, title: 'There is no space left to store the data' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The job database cannot be reached' },
-  QUEUE_UNAVAILABLE: { status: 503, retryable: true, title: 'The queue cannot be reached' },
-  BLOB_STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The file storage cannot be reached' },
+  BLOB_STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The object store (S3) could not be reached or refused the request' },
   PROCESSING_FAILED: { status: 500, retryable: false, title: 'The processor could not produce a result' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
