@@ -10,6 +10,8 @@ import { openSqlite, SqliteHandle } from '../../src/adapters/sqlite/sqlite.db.js
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from '../../src/adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite.store.js';
+import { S3BlobStore } from '../../src/adapters/s3/s3.blob-store.js';
+import { startS3ForTests, s3UnavailableReason, type S3ForTests } from './backend.s3.js';
 
 /** One process's view of a backend: the ports as a process opens them. */
 export interface Ports {
@@ -73,6 +75,31 @@ export const fsBlobBackend: BlobBackendFactory = {
   },
 };
 
+let s3Server: Promise<S3ForTests | null> | null = null;
+
+/** S3 (Swift with s3api) on a private port, shared by the suites in this process; each backend gets its own prefix. */
+export const s3BlobBackend: BlobBackendFactory = {
+  name: 's3',
+  async unavailable() {
+    s3Server ??= startS3ForTests();
+    return (await s3Server) ? null : s3UnavailableReason || 'no S3 server';
+  },
+  async create() {
+    const s3 = (await s3Server)!;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mediaflow-conf-s3-'));
+    const blobs = new S3BlobStore({ ...s3, forcePathStyle: true, prefix: `conf-${path.basename(dir)}/` });
+    return {
+      blobs,
+      scratch: path.join(dir, 'scratch'),
+      async destroy() {
+        await blobs.close?.();
+        await s3.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
 /** Every queue/store/event backend the suites run on; distributed adapters join when their services run. */
 export const BACKENDS: BackendFactory[] = [sqliteBackend];
-export const BLOB_BACKENDS: BlobBackendFactory[] = [fsBlobBackend];
+export const BLOB_BACKENDS: BlobBackendFactory[] = [fsBlobBackend, s3BlobBackend];

@@ -13,7 +13,7 @@ test('a job that kills its worker is blamed alone; its neighbours succeed', asyn
   const data = tempDir();
   const server = await spawnServer(data, { MEDIAFLOW_NETWORK_ALLOW_PRIVATE: '1' });
   try {
-    const neighbours = [];
+    const neighbours: Array<{ id: string }> = [];
     for (let i = 0; i < 3; i++) neighbours.push(await json(await submit(server.url, { processor: 'sleep', params: { ms: 1500 }, input: URL_IN })));
     await until(async () => {
       const list = await Promise.all(neighbours.map(async (j) => (await json(await fetch(`${server.url}/v1/jobs/${j.id}`))).status));

@@ -150,12 +150,12 @@ export class FsBlobStore implements BlobStore {
     return true;
   }
 
-  async sweepPartial(olderThanMs: number): Promise<number> {
+  async sweepPartial(beforeMs: number): Promise<number> {
     let n = 0;
     for (const name of await readdirSafe(this.tmp)) {
       const p = path.join(this.tmp, name);
       try {
-        if ((await stat(p)).mtimeMs < olderThanMs) {
+        if ((await stat(p)).mtimeMs < beforeMs) {
           await rm(p, { force: true });
           n++;
         }

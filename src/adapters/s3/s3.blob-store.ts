@@ -241,8 +241,8 @@ export class S3BlobStore implements BlobStore {
    * abort could not reach the server. One DeleteObject per object rather than DeleteObjects,
    * which Swift refuses without a Content-MD5 header that current SDKs no longer send.
    */
-  async sweepPartial(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
+  async sweepPartial(beforeMs: number): Promise<number> {
+    const cutoff = beforeMs;
     let removed = 0;
     try {
       let KeyMarker: string | undefined;

@@ -49,8 +49,8 @@ export interface BlobStore {
   deleteIfUnchanged(sha256: string, notModifiedSinceMs: number): Promise<boolean>;
   /** Unconditional delete; idempotent. */
   delete(sha256: string): Promise<void>;
-  /** Removes partial writes (temporary files, unfinished multipart uploads) older than `olderThanMs`. */
-  sweepPartial(olderThanMs: number): Promise<number>;
+  /** Removes partial writes (temporary files, unfinished multipart uploads) started before `beforeMs` (ms since the epoch). */
+  sweepPartial(beforeMs: number): Promise<number>;
   /** A time-limited URL clients may download the blob from directly, where the adapter has one. */
   presignedUrl?(sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number }): Promise<string>;
   /** Free bytes on the device, or null when unknown (object storage). */
