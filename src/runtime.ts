@@ -6,12 +6,14 @@ import type { BlobStore } from './core/ports/blob-store.port.js';
 import type { EventLog } from './core/ports/event-log.port.js';
 import type { JobStore } from './core/ports/job-store.port.js';
 import type { Queue } from './core/ports/queue.port.js';
+import type { WorkerRegistry } from './core/ports/worker-registry.port.js';
 import { Scratch } from './core/scratch.js';
 import { FsBlobStore } from './adapters/fs/fs.blob-store.js';
 import { openSqlite, SqliteHandle } from './adapters/sqlite/sqlite.db.js';
 import { SqliteEventLog } from './adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from './adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from './adapters/sqlite/sqlite.store.js';
+import { SqliteWorkerRegistry } from './adapters/sqlite/sqlite.worker-registry.js';
 import { mimeMatches, sniffMime } from './media/sniff.js';
 import { assertUrlAllowed, downloadToFile } from './net/index.js';
 import { enabledProcessors } from './processors/registry.js';
@@ -24,6 +26,7 @@ export interface Runtime {
   queue: Queue;
   blobs: BlobStore;
   events: EventLog;
+  workers: WorkerRegistry;
   scratch: Scratch;
   jobs: JobService;
   /** Services that /ready reports by name (embedded: the SQLite file and the data folder). */
@@ -35,11 +38,12 @@ export interface RuntimeHooks {
   onQueued?: JobServiceDeps['onQueued'];
 }
 
-interface Adapters {
+export interface Adapters {
   store: JobStore;
   queue: Queue;
   blobs: BlobStore;
   events: EventLog;
+  workers: WorkerRegistry;
   services: Record<string, () => Promise<void>>;
   close(): Promise<void>;
 }
@@ -55,7 +59,7 @@ async function openEmbedded(config: AppConfig): Promise<Adapters> {
   const events = new SqliteEventLog(h);
   const blobs = await new FsBlobStore(path.join(config.data, 'blobs')).init();
   return {
-    store, queue, blobs, events,
+    store, queue, blobs, events, workers: new SqliteWorkerRegistry(h),
     services: { sqlite: () => store.ping(), blobs: () => blobs.ping() },
     async close() {
       await events.close();
@@ -96,7 +100,7 @@ export async function openRuntime(config: AppConfig, hooks: RuntimeHooks = {}): 
   });
   return {
     config, processors, jobs, scratch,
-    store: a.store, queue: a.queue, blobs: a.blobs, events: a.events, services: a.services,
+    store: a.store, queue: a.queue, blobs: a.blobs, events: a.events, workers: a.workers, services: a.services,
     async close() {
       await a.close();
       await scratch.close();

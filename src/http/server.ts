@@ -20,6 +20,7 @@ import { sendProblem } from './problem.js';
 import { jobsRoutes } from './v1/jobs.routes.js';
 import { eventsRoutes } from './v1/events.routes.js';
 import { processorsRoutes } from './v1/processors.routes.js';
+import { workersRoutes } from './v1/workers.routes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The web UI's files: `web/` at the package root (the same from src/ under tsx and from dist/). */
@@ -96,6 +97,7 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   await jobsRoutes(app, { jobs: rt.jobs, blobs: rt.blobs, events: rt.events });
   await eventsRoutes(app, { events: rt.events, store: rt.store });
   await processorsRoutes(app, rt.jobs);
+  await workersRoutes(app, rt);
   await healthRoutes(app, rt, metrics);
   await registerCompatRoutes(app, rt);
 

@@ -6,6 +6,7 @@ import type { Job } from '../core/job.types.js';
 import type { JobInput, ProcessorDefinition } from '../core/processor.types.js';
 import type { BlobStore } from '../core/ports/blob-store.port.js';
 import type { FinishOutcome, Lease, LeasedJob, Queue } from '../core/ports/queue.port.js';
+import type { WorkerRegistry } from '../core/ports/worker-registry.port.js';
 import type { Scratch } from '../core/scratch.js';
 import { createJobContext, type WorkerJobContext } from './job-context.js';
 
@@ -18,6 +19,8 @@ export interface JobWorkerDeps {
   queue: Queue;
   blobs: BlobStore;
   scratch: Scratch;
+  /** Where the worker reports itself (GET /v1/workers); optional for embedded tests. */
+  registry?: WorkerRegistry;
   log?: WorkerLog;
 }
 
@@ -63,6 +66,7 @@ export class JobWorker {
   private errors = 0;
   private pausedUntil = 0;
   private stopCancel: (() => void) | null = null;
+  private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly d: JobWorkerDeps) {
     this.processors = new Map(d.processors.map((p) => [p.name, p]));
@@ -74,8 +78,17 @@ export class JobWorker {
     this.pollTimer = setInterval(() => this.wake(), this.d.config.workers.pollMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.d.config.workers.heartbeatMs);
     this.stopCancel = this.d.queue.onCancel((jobId) => this.cancel(jobId));
+    void this.report();
     this.wake();
     return this;
+  }
+
+  /** Reports this worker to the registry (at start and with every heartbeat). */
+  private async report(): Promise<void> {
+    await this.d.registry?.beat({
+      id: this.id, node: os.hostname(), pid: process.pid, processors: [...this.processors.keys()],
+      running: [...this.running.keys()], startedAt: this.startedAt,
+    }).catch((err) => this.d.log?.('warn', 'worker report failed', { err: String(err) }));
   }
 
   /** Look for work now (called on a local submit, and after each job ends). */
@@ -138,6 +151,7 @@ export class JobWorker {
   }
 
   private async heartbeat(): Promise<void> {
+    void this.report();
     const entries = [...this.running.values()];
     if (entries.length === 0) return;
     try {
@@ -248,5 +262,6 @@ export class JobWorker {
     await settle(5_000);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.d.queue.releaseWorker(this.id, { crashed: false }).catch(() => undefined);
+    await this.d.registry?.remove(this.id).catch(() => undefined);
   }
 }

@@ -14,7 +14,7 @@ export type FromWorker = { type: 'ready'; workerId: string };
 export async function runWorkerProcess(config: AppConfig, opts: { only?: string[]; log?: (level: string, msg: string, extra?: object) => void } = {}) {
   const rt = await openRuntime(config);
   const processors = rt.processors.filter((p) => !opts.only || opts.only.includes(p.name));
-  const worker = new JobWorker({ config, processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch, log: opts.log }).start();
+  const worker = new JobWorker({ config, processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch, registry: rt.workers, log: opts.log }).start();
   let stopping = false;
   const stop = async (graceful: boolean) => {
     if (stopping) return;

@@ -41,7 +41,7 @@ export async function sweepBlobs(rt: Runtime): Promise<SweepReport> {
 
 /** A job worker in this process on the runtime's adapters (every enabled processor). */
 export function inProcessWorker(rt: Runtime): JobWorker {
-  return new JobWorker({ config: rt.config, processors: rt.processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch }).start();
+  return new JobWorker({ config: rt.config, processors: rt.processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch, registry: rt.workers }).start();
 }
 
 /**

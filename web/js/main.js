@@ -6,6 +6,7 @@ import { JobsModel } from './jobs.model.js';
 import { $, $$ } from './lib/dom.js';
 import { openEventStream } from './sse.client.js';
 import { initSubmit } from './submit.form.js';
+import { initWorkersPanel } from './workers.panel.js';
 
 /**
  * The page's start: reveal the enhanced controls, load the processors, open the live event stream
@@ -16,6 +17,7 @@ import { initSubmit } from './submit.form.js';
 async function main() {
   for (const el of $$('.js-only')) el.hidden = false;
   initSettings();
+  initWorkersPanel($('#workers'));
 
   const model = new JobsModel();
   const query = new URL(location.href).searchParams;

@@ -118,6 +118,17 @@ const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN lease_token TEXT;
   ALTER TABLE jobs ADD COLUMN solo INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  CREATE TABLE workers (
+    id TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    processors TEXT NOT NULL,
+    running TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */
