@@ -31,6 +31,7 @@ export interface Runtime {
   jobs: JobService;
   /** Services that /ready reports by name (embedded: the SQLite file and the data folder). */
   services: Record<string, () => Promise<void>>;
+  onQueueReconnect?(fn: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -45,6 +46,8 @@ export interface Adapters {
   events: EventLog;
   workers: WorkerRegistry;
   services: Record<string, () => Promise<void>>;
+  /** Called when the queue's backing service came back (it may have lost its state): reconcile. */
+  onQueueReconnect?(fn: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function openRuntime(config: AppConfig, hooks: RuntimeHooks = {}): 
   return {
     config, processors, jobs, scratch,
     store: a.store, queue: a.queue, blobs: a.blobs, events: a.events, workers: a.workers, services: a.services,
+    onQueueReconnect: a.onQueueReconnect,
     async close() {
       await a.close();
       await scratch.close();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigSchema, type AppConfig } from './config.schema.js';
+import { modeProblems } from './mode-requirements.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -117,6 +118,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     throw new ConfigError(problems);
   }
   const config = merged as unknown as AppConfig;
+  const modeIssues = modeProblems(config);
+  if (modeIssues.length) throw new ConfigError(modeIssues);
   config.data = path.resolve(config.data);
   return deepFreeze(config);
 }

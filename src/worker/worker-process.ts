@@ -13,6 +13,8 @@ export type FromWorker = { type: 'ready'; workerId: string };
  */
 export async function runWorkerProcess(config: AppConfig, opts: { only?: string[]; log?: (level: string, msg: string, extra?: object) => void } = {}) {
   const rt = await openRuntime(config);
+  // Scratch folders of worker processes that died on this machine (kill -9, power cut).
+  void rt.scratch.sweep();
   const processors = rt.processors.filter((p) => !opts.only || opts.only.includes(p.name));
   const worker = new JobWorker({ config, processors, queue: rt.queue, blobs: rt.blobs, scratch: rt.scratch, registry: rt.workers, log: opts.log }).start();
   let stopping = false;

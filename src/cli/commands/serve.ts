@@ -46,6 +46,8 @@ export function registerServe(program: Command) {
       }
       const reconciler = new QueueReconciler({ store: rt.store, queue: rt.queue, log, onRequeued: () => supervisor?.wake() })
         .start(Math.min(30_000, Math.max(1000, Math.floor(config.workers.leaseMs / 3))));
+      // Redis came back (perhaps empty): rebuild the queue from the records at once.
+      const stopReconnect = rt.onQueueReconnect?.(() => void reconciler.reconcile().catch(() => undefined));
       const blobSweeper = new BlobSweeper({ store: rt.store, blobs: rt.blobs, scratch: rt.scratch, graceMs: config.blobs.graceMs, log }).start(config.blobs.sweepMs);
       const sweep = async () => {
         try {
@@ -67,6 +69,7 @@ export function registerServe(program: Command) {
         closing = true;
         clearInterval(sweeper);
         stopCancel();
+        stopReconnect?.();
         await reconciler.stop();
         await blobSweeper.stop();
         stopWebhooks();
