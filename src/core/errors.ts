@@ -41,6 +41,9 @@ export const ERROR_CATALOGUE = {
   WORKER_CRASHED: { status: 500, retryable: true, title: 'The worker running the job stopped unexpectedly' },
   OUTPUT_NOT_FOUND: { status: 404, retryable: false, title: 'No such output' },
   IDEMPOTENCY_CONFLICT: { status: 422, retryable: false, title: 'The Idempotency-Key was used for a different request' },
+  UPSTREAM_UNKNOWN: { status: 400, retryable: false, title: 'No job with this id to take the input from' },
+  UPSTREAM_OUTPUT_MISSING: { status: 422, retryable: false, title: 'The job this one takes its input from has no output of that name' },
+  UPSTREAM_FAILED: { status: 424, retryable: false, title: 'The job this one takes its input from failed or was canceled' },
   JOB_STILL_STOPPING: { status: 409, retryable: false, title: 'The job was asked to stop and has not stopped yet; try again' },
   LEASE_LOST: { status: 409, retryable: true, title: 'The worker no longer holds the job (its lease expired and another worker took it)' },
   // --- server ---

@@ -1,6 +1,7 @@
 import type { ErrorCode } from './errors.js';
 
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+/** `waiting`: the job takes its input from another job's output and waits for that job to succeed. */
+export const JOB_STATUSES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 
@@ -8,10 +9,20 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** The job's input as stored: file inputs point at a blob by sha256; URL inputs keep the URL. */
+/**
+ * The job's input as stored: file inputs point at a blob by sha256; URL inputs keep the URL; a
+ * job input names another job's output until that job succeeds, then becomes that output's file.
+ */
 export type StoredInput =
   | { kind: 'file'; sha256: string; name: string; mime: string; size: number }
-  | { kind: 'url'; url: string };
+  | { kind: 'url'; url: string }
+  | { kind: 'job'; job: string; output: string };
+
+/** Where a chained job's input comes from. */
+export interface Upstream {
+  job: string;
+  output: string;
+}
 
 export interface JobOutput {
   name: string;
@@ -45,6 +56,8 @@ export interface Job {
   /** Free-form metadata: which compat route made the job, the client's original file name, … */
   meta: Record<string, unknown>;
   webhook: string | null;
+  /** The job whose output is this job's input (a chain), or null. */
+  upstream: Upstream | null;
   cancelRequested: boolean;
   createdAt: string;
   updatedAt: string;
@@ -58,6 +71,8 @@ export interface NewJob {
   processorVersion: string;
   params: Record<string, unknown>;
   input: StoredInput;
+  /** Set when the input is another job's output (also after it resolved to that output's file). */
+  upstream: Upstream | null;
   priority: number;
   maxAttempts: number;
   dedupKey: string | null;

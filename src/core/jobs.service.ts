@@ -24,6 +24,8 @@ export type SubmitInput =
   | { kind: 'staged'; blob: StagedBlob }
   | { kind: 'base64'; data: string; name?: string }
   | { kind: 'url'; url: string; name?: string }
+  /** Another job's named output (a chain). */
+  | { kind: 'job'; job: string; output: string }
   | { kind: 'none' };
 
 export interface SubmitRequest {
@@ -122,49 +124,69 @@ export class JobService {
   }
 
   /**
-   * Creates the job record, then enqueues it. A staged blob that no job ends up using is left to the
-   * blob sweeper (deleting it here could race a concurrent submit of the same content).
+   * Creates the job record, then enqueues it (a chained job whose upstream job has not succeeded yet
+   * waits instead: the store releases it with that success). A staged blob that no job ends up
+   * using is left to the blob sweeper (deleting it here could race a submit of the same content).
    */
   async submit(req: SubmitRequest): Promise<SubmitResult> {
-    let staged: StagedBlob | null = req.input.kind === 'staged' ? req.input.blob : null;
-    {
-      const processor = this.processor(req.processor);
-      const params = validateParams(processor, req.params);
-      let input: StoredInput;
-      if (processor.input.kind === 'url') {
-        if (req.input.kind !== 'url') throw new InputError('INPUT_MISSING', `${processor.name} takes a URL: send input.url`);
-        await this.d.checkUrl(req.input.url, this.d.config);
-        input = { kind: 'url', url: req.input.url };
-      } else {
-        if (req.input.kind === 'none') throw new InputError('INPUT_MISSING', `${processor.name} needs a file: upload one (field "file"), or send input.base64 or input.url`);
-        if (req.input.kind === 'base64') staged = await this.stageBase64(req.input.data, req.input.name);
-        if (req.input.kind === 'url') staged = await this.stageUrl(req.input.url, req.input.name);
-        input = await this.checkFile(processor, staged!, params);
-      }
-      const inputId = input.kind === 'file' ? input.sha256 : `url:${input.url}`;
-      const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);
-      const fingerprint = createHash('sha256').update(canonicalJson({ p: processor.name, params, inputId })).digest('hex');
-      const outcome = await this.d.store.create({
-        id: randomUUID(),
-        processor: processor.name,
-        processorVersion: processor.version,
-        params,
-        input,
-        priority: req.priority ?? 0,
-        maxAttempts: processor.policy.attempts,
-        dedupKey: key,
-        idempotencyKey: req.idempotencyKey ?? null,
-        requestFingerprint: fingerprint,
-        meta: req.meta ?? {},
-        webhook: req.webhook ?? null,
-      });
-      if (!outcome.created && outcome.reason === 'idempotency-conflict') {
-        throw new InputError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', { details: { jobId: outcome.job.id } });
-      }
-      if (!outcome.created) return { job: outcome.job, created: false, reason: outcome.reason as 'dedup' | 'idempotency' };
-      await this.enqueue(outcome.job);
-      return { job: outcome.job, created: true };
+    const processor = this.processor(req.processor);
+    const params = validateParams(processor, req.params);
+    const input = await this.storedInput(processor, req.input, params);
+    const inputId = input.kind === 'file' ? input.sha256 : input.kind === 'url' ? `url:${input.url}` : `job:${input.job}/${input.output}`;
+    const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);
+    // Everything that changes what the job does or how it reports is part of the request's identity.
+    const fingerprint = createHash('sha256').update(canonicalJson({ p: processor.name, params, inputId, webhook: req.webhook ?? null, priority: req.priority ?? 0 })).digest('hex');
+    const outcome = await this.d.store.create({
+      id: randomUUID(),
+      processor: processor.name,
+      processorVersion: processor.version,
+      params,
+      input,
+      upstream: req.input.kind === 'job' ? { job: req.input.job, output: req.input.output } : null,
+      priority: req.priority ?? 0,
+      maxAttempts: processor.policy.attempts,
+      dedupKey: key,
+      idempotencyKey: req.idempotencyKey ?? null,
+      requestFingerprint: fingerprint,
+      meta: req.meta ?? {},
+      webhook: req.webhook ?? null,
+    });
+    if (!outcome.created && outcome.reason === 'idempotency-conflict') {
+      throw new InputError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used for a different request', { details: { jobId: outcome.job.id } });
     }
+    if (!outcome.created) return { job: outcome.job, created: false, reason: outcome.reason as 'dedup' | 'idempotency' };
+    if (outcome.job.status === 'queued') await this.enqueue(outcome.job);
+    return { job: outcome.job, created: true };
+  }
+
+  /** The input as the job will store it: checked against the processor, staged into the blob store. */
+  private async storedInput(processor: ProcessorDefinition<any, any>, given: SubmitInput, params: Record<string, unknown>): Promise<StoredInput> {
+    if (processor.input.kind === 'url') {
+      if (given.kind !== 'url') throw new InputError('INPUT_MISSING', `${processor.name} takes a URL: send input.url`);
+      await this.d.checkUrl(given.url, this.d.config);
+      return { kind: 'url', url: given.url };
+    }
+    if (given.kind === 'job') return this.chainedInput(processor, given, params);
+    if (given.kind === 'none') throw new InputError('INPUT_MISSING', `${processor.name} needs a file: upload one (field "file"), or send input.base64, input.url or input.job`);
+    const staged = given.kind === 'base64' ? await this.stageBase64(given.data, given.name)
+      : given.kind === 'url' ? await this.stageUrl(given.url, given.name)
+        : given.blob;
+    return this.checkFile(processor, staged, params);
+  }
+
+  /**
+   * Another job's output as the input. When that job has already succeeded the output is checked
+   * like an upload; otherwise the new job waits (the store re-checks the upstream job atomically
+   * with the create, so an upstream ending meanwhile is seen).
+   */
+  private async chainedInput(processor: ProcessorDefinition<any, any>, given: { job: string; output: string }, params: Record<string, unknown>): Promise<StoredInput> {
+    const up = await this.d.store.get(given.job);
+    if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${given.job} to take the input from`);
+    if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${given.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}: it has no output to hand on`);
+    if (up.status !== 'succeeded') return { kind: 'job', job: given.job, output: given.output };
+    const out = up.outputs.find((o) => o.name === given.output);
+    if (!out) throw new InputError('UPSTREAM_OUTPUT_MISSING', `Job ${given.job} has no output ${JSON.stringify(given.output)}; it has ${up.outputs.map((o) => o.name).join(', ') || 'none'}`);
+    return this.checkFile(processor, { sha256: out.sha256, size: out.size, name: out.name }, params);
   }
 
   /** The record is stored; a failed enqueue is repaired by the queue reconciler, so it is not the client's error. */
@@ -243,6 +265,9 @@ export class JobService {
   async retry(id: string): Promise<Job> {
     const before = await this.get(id);
     if (before.status !== 'failed' && before.status !== 'canceled') throw new MediaflowError('JOB_NOT_RETRYABLE', `Job ${id} is ${before.status}`);
+    if (before.input.kind === 'job') {
+      throw new MediaflowError('JOB_NOT_RETRYABLE', `Job ${id} never got its input (job ${before.input.job} did not succeed): retry that job and submit this one again`);
+    }
     if (before.input.kind === 'file' && !(await this.d.blobs.stat(before.input.sha256))) {
       throw new MediaflowError('JOB_NOT_RETRYABLE', `The input of job ${id} is no longer stored`);
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { AppConfig } from '../config/config.schema.js';
-import { MediaflowError, toMediaflowError } from '../core/errors.js';
+import { InputError, MediaflowError, toMediaflowError } from '../core/errors.js';
 import type { Job } from '../core/job.types.js';
 import type { JobInput, ProcessorDefinition } from '../core/processor.types.js';
 import type { BlobStore } from '../core/ports/blob-store.port.js';
@@ -233,7 +233,13 @@ export class JobWorker {
   /** Runs the processor with its input: a file input is handed over as a local path for the run. */
   private async runProcessor(processor: ProcessorDefinition<any, any>, job: Job, ctx: WorkerJobContext): Promise<unknown> {
     if (job.input.kind === 'url') return processor.run(ctx, { kind: 'url', url: job.input.url }, job.params);
+    if (job.input.kind === 'job') throw new MediaflowError('INTERNAL', `job ${job.id} still waits for job ${job.input.job}`);
     const stored = job.input;
+    // A chained input is checked here: its type was not known when the job was submitted.
+    const accept = processor.input.kind === 'file' ? processor.input.accept : [];
+    if (job.upstream && !accept.some((p) => p === '*' || p === stored.mime || (p.endsWith('/*') && stored.mime.startsWith(p.slice(0, -1))))) {
+      throw new InputError('INPUT_UNSUPPORTED_TYPE', `${processor.name} does not accept ${stored.mime} (output ${job.upstream.output} of job ${job.upstream.job}); it accepts ${accept.join(', ')}`);
+    }
     return this.d.blobs.withLocalFile(stored.sha256, ctx.tmpdir, (file) => {
       const input: JobInput = { kind: 'file', path: file, name: stored.name, mime: stored.mime, size: stored.size, sha256: stored.sha256 };
       return processor.run(ctx, input, job.params);

@@ -13,7 +13,7 @@ import { BACKENDS, type Backend, type Ports } from './backends.js';
 function newJob(over: Partial<NewJob> = {}): NewJob {
   return {
     id: randomUUID(), processor: 'sleep', processorVersion: '1', params: {}, input: { kind: 'url', url: 'http://x/' },
-    priority: 0, maxAttempts: 2, dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null, ...over,
+    priority: 0, maxAttempts: 2, dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null, upstream: null, ...over,
   };
 }
 
@@ -228,6 +228,65 @@ for (const factory of BACKENDS) {
       assert.equal(await b.store.delete(job.id), null, 'a queued job is not deleted without a cancel');
       await b.store.requestCancel(job.id);
       assert.ok(await b.store.delete(job.id));
+    });
+
+    it('chains: a job waiting on another is released with its output in the same step as that success', async () => {
+      const up = await submit(a, { processor: 'other' });
+      const down = await b.store.create(newJob({ processor: 'other', input: { kind: 'job', job: up.id, output: 'out.bin' }, upstream: { job: up.id, output: 'out.bin' } }));
+      assert.ok(down.created);
+      assert.equal(down.job.status, 'waiting');
+      const [l] = await leaseUntil(a, opts('w-up', { max: 1, limits: { other: 1 } }), 1);
+      assert.equal(l!.job.id, up.id, 'the waiting job is not leased');
+      const out = { name: 'out.bin', size: 5, mime: 'audio/wav', sha256: 'c'.repeat(64) };
+      assert.ok(await a.queue.output(l!.lease, out));
+      assert.ok((await a.queue.complete(l!.lease, null)).applied);
+      const released = (await b.store.get(down.job.id))!;
+      assert.equal(released.status, 'queued');
+      assert.deepEqual(released.input, { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size });
+      assert.deepEqual(released.upstream, { job: up.id, output: 'out.bin' });
+      await b.queue.enqueue(released); // idempotent: the reconciler or the adapter may already have done it
+      const [l2] = await leaseUntil(b, opts('w-down', { max: 1, limits: { other: 1 } }), 1);
+      assert.equal(l2!.job.id, down.job.id);
+      await b.queue.complete(l2!.lease, null);
+      // Submitted after the upstream job succeeded: queued at once with the output as input.
+      const late = await a.store.create(newJob({ processor: 'other', input: { kind: 'job', job: up.id, output: 'out.bin' }, upstream: { job: up.id, output: 'out.bin' } }));
+      assert.equal(late.job.status, 'queued');
+      assert.equal(late.job.input.kind, 'file');
+      await a.store.requestCancel(late.job.id);
+    });
+
+    it('chains: upstream failure, cancel and a missing output end the waiting jobs with stable codes, down the chain', async () => {
+      const ref = (job: string, output = 'x') => ({ input: { kind: 'job' as const, job, output }, upstream: { job, output } });
+      await assert.rejects(a.store.create(newJob({ ...ref(randomUUID()) })), (e: { code?: string }) => e.code === 'UPSTREAM_UNKNOWN');
+      // Failure, two levels down.
+      const f = await submit(a, { processor: 'other', maxAttempts: 1 });
+      const f1 = (await a.store.create(newJob({ processor: 'other', ...ref(f.id) }))).job;
+      const f2 = (await a.store.create(newJob({ processor: 'other', ...ref(f1.id) }))).job;
+      const [lf] = await leaseUntil(a, opts('w-f', { max: 1, limits: { other: 1 } }), 1);
+      assert.equal(lf!.job.id, f.id);
+      await a.queue.fail(lf!.lease, { code: 'PROCESSING_FAILED', message: 'no' }, false, 0);
+      for (const id of [f1.id, f2.id]) {
+        const j = (await b.store.get(id))!;
+        assert.equal(j.status, 'failed');
+        assert.equal(j.error?.code, 'UPSTREAM_FAILED');
+      }
+      await assert.rejects(b.store.create(newJob({ processor: 'other', ...ref(f.id) })), (e: { code?: string }) => e.code === 'UPSTREAM_FAILED');
+      // Cancel of a waiting upstream.
+      const c = await submit(a, { processor: 'other' });
+      const c1 = (await a.store.create(newJob({ processor: 'other', ...ref(c.id) }))).job;
+      await b.store.requestCancel(c.id);
+      const c1now = (await a.store.get(c1.id))!;
+      assert.equal(c1now.status, 'canceled');
+      assert.match(c1now.error!.message, new RegExp(c.id));
+      // Success without the named output.
+      const m = await submit(a, { processor: 'other' });
+      const m1 = (await a.store.create(newJob({ processor: 'other', ...ref(m.id, 'nope.wav') }))).job;
+      const [lm] = await leaseUntil(a, opts('w-m', { max: 1, limits: { other: 1 } }), 1);
+      assert.equal(lm!.job.id, m.id);
+      await a.queue.complete(lm!.lease, null);
+      const m1now = (await b.store.get(m1.id))!;
+      assert.equal(m1now.status, 'failed');
+      assert.equal(m1now.error?.code, 'UPSTREAM_OUTPUT_MISSING');
     });
 
     it('events arrive in order without gaps while two processes write', async () => {

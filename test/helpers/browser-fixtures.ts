@@ -41,7 +41,7 @@ export async function startStagedJob(rt: Runtime, opts: { processor: string; par
   const id = randomUUID();
   const created = await rt.store.create({
     id, processor: opts.processor, processorVersion: '1', params: opts.params ?? {}, input, priority: 0, maxAttempts: 1,
-    dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null,
+    dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null, upstream: null,
   });
   if (!created.created) throw new Error('job not created');
   await rt.queue.enqueue(created.job);

@@ -29,7 +29,7 @@ export class MemoryLeaseRecords implements LeaseRecords {
     const job: Job = {
       id: spec.id, processor: spec.processor, processorVersion: '1', params: {}, input: { kind: 'url', url: 'http://127.0.0.1/' },
       status: 'queued', progress: 0, stage: null, priority: spec.priority ?? 0, attempts: 0, maxAttempts: spec.maxAttempts ?? 3,
-      error: null, result: null, outputs: [], dedupKey: null, idempotencyKey: null, meta: {}, webhook: null,
+      error: null, result: null, outputs: [], dedupKey: null, idempotencyKey: null, meta: {}, webhook: null, upstream: null,
       cancelRequested: false, createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
     };
     this.rows.set(job.id, { job, runAt: Date.now(), owner: null, token: null, expires: 0, solo: false });

@@ -129,6 +129,13 @@ const MIGRATIONS: string[] = [
     last_seen_at INTEGER NOT NULL
   );
   `,
+  // Chains: a job may take its input from another job's output; it waits (status 'waiting') until
+  // that job succeeds, and is released in the same transaction as that success.
+  `
+  ALTER TABLE jobs ADD COLUMN upstream_job TEXT;
+  ALTER TABLE jobs ADD COLUMN upstream_output TEXT;
+  CREATE INDEX jobs_upstream ON jobs(upstream_job) WHERE upstream_job IS NOT NULL;
+  `,
 ];
 
 /** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */
@@ -179,6 +186,8 @@ export interface JobRow {
   cancel_requested: number;
   lease_token: string | null;
   solo: number;
+  upstream_job: string | null;
+  upstream_output: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -207,6 +216,7 @@ export function rowToJob(row: JobRow, outputs: Job['outputs']): Job {
     idempotencyKey: row.idempotency_key,
     meta: JSON.parse(row.meta),
     webhook: row.webhook,
+    upstream: row.upstream_job ? { job: row.upstream_job, output: row.upstream_output! } : null,
     cancelRequested: row.cancel_requested === 1,
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,

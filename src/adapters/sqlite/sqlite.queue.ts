@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
 import type { Unsubscribe } from '../../core/ports/event-log.port.js';
 import type { EnqueueOptions, FinishOutcome, HeartbeatAnswer, Lease, LeasedJob, LeaseOptions, Queue } from '../../core/ports/queue.port.js';
+import { settleDependents } from './sqlite.chains.js';
 import { rowToJob, type Db, type JobRow, type SqliteHandle } from './sqlite.db.js';
 
 const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running the job stopped unexpectedly (killed or crashed) too many times' };
@@ -158,6 +159,8 @@ export class SqliteQueue implements Queue {
     if (!row) return { applied: false, job: null };
     this.emit({ type: 'status', jobId: lease.jobId, status, attempts: row.attempts, error }, now);
     this.emit({ type: 'done', jobId: lease.jobId, status, error }, now);
+    // Jobs waiting on this one are released (or ended) in the same transaction as its ending.
+    settleDependents(this.db, lease.jobId, status, now);
     return { applied: true, job: this.job(row) };
   }
 

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
 import type { GroupCommit } from './group-commit.js';
+import { resolveAtCreate, settleDependents } from './sqlite.chains.js';
 import { rowToJob, type Db, type JobRow, type SqliteHandle } from './sqlite.db.js';
 
 const CANCELED = '{"code":"JOB_CANCELED","message":"The job was canceled"}';
@@ -18,15 +19,17 @@ export class SqliteJobStore implements JobStore {
     this.s = {
       byId: db.prepare('SELECT * FROM jobs WHERE id = ?'),
       outputs: db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name'),
-      byDedup: db.prepare(`SELECT * FROM jobs WHERE dedup_key = ? AND status IN ('queued','running','succeeded') ORDER BY seq DESC LIMIT 1`),
+      byDedup: db.prepare(`SELECT * FROM jobs WHERE dedup_key = ? AND status IN ('waiting','queued','running','succeeded') ORDER BY seq DESC LIMIT 1`),
       byIdem: db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?'),
       // A new record is not runnable until the queue's enqueue() (enqueued = 0).
       insert: db.prepare(`INSERT INTO jobs (id, processor, processor_version, params, input, input_sha256, status, priority,
-        max_attempts, dedup_key, idempotency_key, request_fingerprint, meta, meta_name, webhook, run_at, enqueued, created_at, updated_at)
-        VALUES (@id, @processor, @processor_version, @params, @input, @input_sha256, 'queued', @priority, @max_attempts,
-        @dedup_key, @idempotency_key, @request_fingerprint, @meta, @meta_name, @webhook, @now, 0, @now, @now)`),
+        max_attempts, dedup_key, idempotency_key, request_fingerprint, meta, meta_name, webhook, upstream_job, upstream_output,
+        run_at, enqueued, created_at, updated_at)
+        VALUES (@id, @processor, @processor_version, @params, @input, @input_sha256, @status, @priority, @max_attempts,
+        @dedup_key, @idempotency_key, @request_fingerprint, @meta, @meta_name, @webhook, @upstream_job, @upstream_output,
+        @now, 0, @now, @now)`),
       cancelQueued: db.prepare(`UPDATE jobs SET status = 'canceled', finished_at = @now, updated_at = @now,
-        error = '${CANCELED}' WHERE id = @id AND status = 'queued'`),
+        error = '${CANCELED}' WHERE id = @id AND status IN ('queued', 'waiting')`),
       cancelRunning: db.prepare(`UPDATE jobs SET cancel_requested = 1, updated_at = @now WHERE id = @id AND status = 'running'`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', attempts = 0, error = NULL, result = NULL, progress = 0, stage = NULL,
         cancel_requested = 0, solo = 0, run_at = @now, enqueued = 0, updated_at = @now, started_at = NULL, finished_at = NULL
@@ -64,13 +67,17 @@ export class SqliteJobStore implements JobStore {
         if (prev) return { created: false, job: prev, reason: 'dedup' };
       }
       const now = Date.now();
+      const { input, status } = resolveAtCreate(this.db, job.input);
       this.s.insert!.run({
         id: job.id,
         processor: job.processor,
         processor_version: job.processorVersion,
         params: JSON.stringify(job.params),
-        input: JSON.stringify(job.input),
-        input_sha256: job.input.kind === 'file' ? job.input.sha256 : null,
+        input: JSON.stringify(input),
+        input_sha256: input.kind === 'file' ? input.sha256 : null,
+        status,
+        upstream_job: job.upstream?.job ?? null,
+        upstream_output: job.upstream?.output ?? null,
         priority: job.priority,
         max_attempts: job.maxAttempts,
         dedup_key: job.dedupKey,
@@ -82,7 +89,7 @@ export class SqliteJobStore implements JobStore {
         now,
       });
       const created = this.load(this.s.byId!.get(job.id) as JobRow)!;
-      this.s.appendEvent!.run(job.id, JSON.stringify({ type: 'status', jobId: job.id, status: 'queued', attempts: 0 } satisfies JobEvent), now);
+      this.s.appendEvent!.run(job.id, JSON.stringify({ type: 'status', jobId: job.id, status, attempts: 0 } satisfies JobEvent), now);
       return { created: true, job: created };
     });
   }
@@ -133,6 +140,7 @@ export class SqliteJobStore implements JobStore {
         const error = { code: 'JOB_CANCELED', message: 'The job was canceled' };
         this.s.appendEvent!.run(id, JSON.stringify({ type: 'status', jobId: id, status: 'canceled', attempts: 0, error } satisfies JobEvent), now);
         this.s.appendEvent!.run(id, JSON.stringify({ type: 'done', jobId: id, status: 'canceled', error } satisfies JobEvent), now);
+        settleDependents(this.db, id, 'canceled', now);
         canceled = 'now';
       } else if (this.s.cancelRunning!.run({ id, now }).changes) {
         canceled = 'requested';

@@ -4,7 +4,7 @@ import type { Job, JobStatus } from '../../core/job.types.js';
 import type { JobService } from '../../core/jobs.service.js';
 
 /** Celery's status words, which seeds 001 and 004 reported. */
-const CELERY: Record<JobStatus, string> = { queued: 'PENDING', running: 'STARTED', succeeded: 'SUCCESS', failed: 'FAILURE', canceled: 'REVOKED' };
+const CELERY: Record<JobStatus, string> = { waiting: 'PENDING', queued: 'PENDING', running: 'STARTED', succeeded: 'SUCCESS', failed: 'FAILURE', canceled: 'REVOKED' };
 
 export function celeryStatus(status: JobStatus): string {
   return CELERY[status];

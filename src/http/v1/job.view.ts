@@ -14,9 +14,8 @@ export function jobView(job: Job) {
     maxAttempts: job.maxAttempts,
     priority: job.priority,
     params: job.params,
-    input: job.input.kind === 'file'
-      ? { kind: 'file', name: job.input.name, mime: job.input.mime, size: job.input.size, sha256: job.input.sha256, url: `${base}/input` }
-      : { kind: 'url', url: job.input.url },
+    input: inputView(job, base),
+    upstream: job.upstream ? { ...job.upstream, url: `/v1/jobs/${job.upstream.job}` } : null,
     error: job.error,
     result: job.result,
     outputs: job.outputs.map((o) => ({ ...o, url: `${base}/outputs/${encodeURIComponent(o.name)}` })),
@@ -28,6 +27,13 @@ export function jobView(job: Job) {
     updatedAt: job.updatedAt,
     links: { self: base, events: `${base}/events`, cancel: `${base}/cancel`, retry: `${base}/retry` },
   };
+}
+
+function inputView(job: Job, base: string) {
+  const input = job.input;
+  if (input.kind === 'file') return { kind: 'file', name: input.name, mime: input.mime, size: input.size, sha256: input.sha256, url: `${base}/input` };
+  if (input.kind === 'url') return { kind: 'url', url: input.url };
+  return { kind: 'job', job: input.job, output: input.output };
 }
 
 export type JobView = ReturnType<typeof jobView>;

@@ -1,0 +1,62 @@
+import type { Database } from 'better-sqlite3';
+import { InputError } from '../../core/errors.js';
+import type { JobError, JobEvent, JobOutput, StoredInput } from '../../core/job.types.js';
+
+type Ended = 'succeeded' | 'failed' | 'canceled';
+
+const emit = (db: Database, ev: JobEvent, now: number) =>
+  db.prepare('INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)').run(ev.jobId, JSON.stringify(ev), now);
+
+/**
+ * The input a chained job starts with, decided inside the create transaction: the upstream job's
+ * output when it has already succeeded (queued at once), else still the reference (waiting).
+ */
+export function resolveAtCreate(db: Database, input: StoredInput): { input: StoredInput; status: 'queued' | 'waiting' } {
+  if (input.kind !== 'job') return { input, status: 'queued' };
+  const up = db.prepare('SELECT status FROM jobs WHERE id = ?').get(input.job) as { status: string } | undefined;
+  if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${input.job} to take the input from`);
+  if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${input.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}`);
+  if (up.status !== 'succeeded') return { input, status: 'waiting' };
+  const out = db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(input.job, input.output) as JobOutput | undefined;
+  if (!out) throw new InputError('UPSTREAM_OUTPUT_MISSING', `Job ${input.job} has no output ${JSON.stringify(input.output)}`);
+  return { input: { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size }, status: 'queued' };
+}
+
+/**
+ * Settles the jobs waiting on `upstreamId` after it ended, in the caller's transaction: on success
+ * each gets the named output as its input and is queued (runnable at once: the SQLite table is the
+ * queue); on failure or cancel they end too, with a reason naming the upstream job, and so do the
+ * jobs waiting on them. Returns the ids queued.
+ */
+export function settleDependents(db: Database, upstreamId: string, ended: Ended, now: number): string[] {
+  const waiting = db.prepare(`SELECT id, upstream_output FROM jobs WHERE upstream_job = ? AND status = 'waiting'`).all(upstreamId) as Array<{ id: string; upstream_output: string }>;
+  const queued: string[] = [];
+  for (const w of waiting) {
+    if (ended === 'succeeded') {
+      const out = db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(upstreamId, w.upstream_output) as JobOutput | undefined;
+      if (out) {
+        const input: StoredInput = { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size };
+        db.prepare(`UPDATE jobs SET status = 'queued', input = ?, input_sha256 = ?, enqueued = 1, run_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
+          .run(JSON.stringify(input), out.sha256, now, now, w.id);
+        emit(db, { type: 'status', jobId: w.id, status: 'queued', attempts: 0 }, now);
+        queued.push(w.id);
+        continue;
+      }
+      endWaiting(db, w.id, 'failed', { code: 'UPSTREAM_OUTPUT_MISSING', message: `Job ${upstreamId} succeeded without an output ${JSON.stringify(w.upstream_output)}` }, now);
+    } else if (ended === 'failed') {
+      endWaiting(db, w.id, 'failed', { code: 'UPSTREAM_FAILED', message: `Job ${upstreamId}, whose output this job takes, failed` }, now);
+    } else {
+      endWaiting(db, w.id, 'canceled', { code: 'JOB_CANCELED', message: `Canceled because job ${upstreamId}, whose output this job takes, was canceled` }, now);
+    }
+  }
+  return queued;
+}
+
+function endWaiting(db: Database, id: string, status: 'failed' | 'canceled', error: JobError, now: number): void {
+  const changed = db.prepare(`UPDATE jobs SET status = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
+    .run(status, JSON.stringify(error), now, now, id).changes;
+  if (!changed) return;
+  emit(db, { type: 'status', jobId: id, status, attempts: 0, error }, now);
+  emit(db, { type: 'done', jobId: id, status, error }, now);
+  settleDependents(db, id, status, now);
+}
