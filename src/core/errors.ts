@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   MODEL_CHECKSUM_MISMATCH: { status: 502, retryable: false, title: 'The downloaded model does not match its expected SHA-256' },
   MODEL_UNKNOWN: { status: 404, retryable: false, title: 'No such model in the catalogue' },
   TOOL_MISSING: { status: 503, retryable: false, title: 'An external program the processor needs is missing' },
+  STORE_UNAVAILABLE: { status: 503, retryable: true, title: 'The job database cannot be reached; try again shortly' },
   STORAGE_FULL: { status: 507, retryable: true, title: 'There is no space left to store the data' },
   PROCESSING_FAILED: { status: 500, retryable: false, title: 'The processor could not produce a result' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },

@@ -1,0 +1,184 @@
+import { sql, type Kysely } from 'kysely';
+import type { JobEvent } from '../../core/job.types.js';
+import type { EventListener, EventLog, StoredEvent, Unsubscribe } from '../../core/ports/event-log.port.js';
+import type { PgDb } from './postgres.db.js';
+import { guarded } from './postgres.errors.js';
+import { EVENTS_CHANNEL, writeEvents } from './postgres.events.js';
+import type { Schema } from './postgres.rows.js';
+
+export interface PgEventLogOptions {
+  /** Fallback read interval while someone listens, for a notification lost with its connection. */
+  pollMs?: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Job events in the `events` table. Writers append them in the transaction of the change they
+ * report and NOTIFY; subscribers here share one LISTEN connection and one reader that follows
+ * `id > last` (postgres.events.ts explains why ids are safe to follow). A notification only says
+ * "read now"; the table is the truth, so a missed one costs at most `pollMs` of delay.
+ */
+export class PgEventLog implements EventLog {
+  private readonly db: Kysely<Schema>;
+  private readonly pollMs: number;
+  private readonly listeners = new Map<string, Set<EventListener>>();
+  /** Last id delivered; null until the first subscription has read where "now" is. */
+  private last: number | null = null;
+  private starting: Promise<void> | null = null;
+  private listening: { unlisten(): Promise<void> } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private reading = false;
+  private readAgain = false;
+  /** The last read failed (server down): on recovery LISTEN is set up again (see `tick`). */
+  private outage = false;
+  private closed = false;
+
+  constructor(private readonly pg: PgDb, opts: PgEventLogOptions = {}) {
+    this.db = pg.retain().db;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  async append(event: JobEvent): Promise<number> {
+    return guarded(() => this.db.transaction().execute(async (trx) => (await writeEvents(trx, [event]))[0]!));
+  }
+
+  async read(afterId: number, limit: number): Promise<StoredEvent[]> {
+    return guarded(async () => {
+      const rows = await this.db.selectFrom('events').select(['id', 'data'])
+        .where(sql<string>`id`, '>', String(afterId)).orderBy('id').limit(limit).execute();
+      return rows.map((r) => ({ id: Number(r.id), event: r.data as JobEvent }));
+    });
+  }
+
+  async lastId(): Promise<number> {
+    return guarded(async () => {
+      const { id } = await this.db.selectFrom('events').select(sql<string>`coalesce(max(id), 0)`.as('id')).executeTakeFirstOrThrow();
+      return Number(id);
+    });
+  }
+
+  subscribe(jobId: string, listener: EventListener): Unsubscribe {
+    let set = this.listeners.get(jobId);
+    if (!set) this.listeners.set(jobId, (set = new Set()));
+    set.add(listener);
+    this.start();
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
+      if (this.listeners.size === 0) void this.stop();
+    };
+  }
+
+  async prune(olderThan: Date): Promise<void> {
+    await guarded(() => this.db.deleteFrom('events').where('created_at', '<', olderThan).execute());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.stop();
+    await this.pg.release();
+  }
+
+  private start(): void {
+    if (this.closed || this.starting) return;
+    this.starting = (async () => {
+      // Subscribers hear events from now on; each reads its job's current state itself.
+      while (this.last === null && !this.closed) {
+        try {
+          this.last = await this.lastId();
+        } catch {
+          await new Promise((r) => setTimeout(r, this.pollMs));
+        }
+      }
+      await this.listen();
+    })();
+    this.timer = setInterval(() => void this.tick(), this.pollMs);
+    this.timer.unref();
+  }
+
+  /**
+   * LISTEN on the driver's dedicated connection. Its third argument runs after every (re)LISTEN:
+   * after a reconnect we may have missed notifications, so read at once.
+   */
+  private async listen(): Promise<void> {
+    if (this.closed || this.listening) return;
+    try {
+      this.listening = await this.pg.sql.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
+    } catch {
+      // Server unreachable: the poll keeps reading and `tick` retries LISTEN once reads succeed.
+      this.listening = null;
+      this.outage = true;
+    }
+  }
+
+  private async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const starting = this.starting;
+    this.starting = null;
+    await starting?.catch(() => {});
+    const listening = this.listening;
+    this.listening = null;
+    // A later first subscriber starts from its own "now".
+    this.last = null;
+    await listening?.unlisten().catch(() => {});
+  }
+
+  private async tick(): Promise<void> {
+    if (this.last === null || this.listeners.size === 0) return;
+    // One reader at a time; a wake-up during a read makes it read once more, so none is lost.
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.readAgain = false;
+        for (;;) {
+          const batch = await this.read(this.last, BATCH);
+          this.deliver(batch);
+          if (batch.length < BATCH || this.last === null) break;
+        }
+      } while (this.readAgain && this.last !== null);
+      if (this.outage) await this.relisten();
+    } catch {
+      // Server down: the poll tries again; once reads succeed, LISTEN is set up anew.
+      this.outage = true;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /**
+   * After an outage: the driver re-issues LISTEN when its connection closes, but gives up if the
+   * server refuses that first reconnect. Setting it up again ourselves (after dropping our old
+   * registration) keeps wake-ups instant after any outage rather than falling back to the poll.
+   */
+  private async relisten(): Promise<void> {
+    this.outage = false;
+    const old = this.listening;
+    this.listening = null;
+    await old?.unlisten().catch(() => {});
+    await this.listen();
+  }
+
+  private deliver(batch: StoredEvent[]): void {
+    for (const { id, event } of batch) {
+      if (this.last === null) return;
+      this.last = id;
+      for (const key of [event.jobId, '*']) {
+        for (const l of this.listeners.get(key) ?? []) {
+          try {
+            l(event, id);
+          } catch {
+            // A listener's failure is its own; the others still get the event.
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { sql, type Transaction } from 'kysely';
+import type { JobEvent } from '../../core/job.types.js';
+import { LOCK } from './postgres.db.js';
+import type { Schema } from './postgres.rows.js';
+
+export const EVENTS_CHANNEL = 'mediaflow_events';
+
+/**
+ * Appends events inside the caller's transaction — the one making the state change they report —
+ * and wakes every listener with NOTIFY (delivered at commit, dropped on rollback). Returns the ids.
+ *
+ * Ordering. Readers follow `id > last`, so an id must never become visible after a larger one: a
+ * bigserial value is taken at insert but shows at commit, and two writers can commit in the other
+ * order, which would make a reader step over the smaller id for good. We take a transaction-level
+ * advisory lock before taking ids: it is held until commit, so ids are handed out and committed in
+ * one order. (The alternative — readers stopping below the oldest in-flight id — needs a
+ * transaction-id column and snapshot arithmetic in every read, and xids are not assigned in id
+ * order either.) The lock costs little: NOTIFY already serializes committing notifiers on
+ * PostgreSQL's notification-queue lock, and this must be the last statement of the transaction so
+ * the lock is held only for the insert and the commit. Rolled-back inserts leave holes in the
+ * numbering, never an event a reader could miss.
+ */
+export async function writeEvents(trx: Transaction<Schema>, events: JobEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  await sql`SELECT pg_advisory_xact_lock(${LOCK.events}, 0)`.execute(trx);
+  const rows = await trx
+    .insertInto('events')
+    .values(events.map((e) => ({ job_id: e.jobId, data: JSON.stringify(e) })))
+    .returning('id')
+    .execute();
+  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(trx);
+  return rows.map((r) => Number(r.id));
+}
