@@ -1,6 +1,8 @@
 import { Kysely } from 'kysely';
-import { PostgresJSDialect } from 'kysely-postgres-js';
 import postgres from 'postgres';
+import { MediaflowError } from '../../core/errors.js';
+import { SafePostgresJSDialect } from './postgres.driver.js';
+import { isPostgresUnavailable, toStoreError } from './postgres.errors.js';
 import type { Schema } from './postgres.rows.js';
 
 export interface PgOptions {
@@ -8,29 +10,45 @@ export interface PgOptions {
   poolSize?: number;
 }
 
+interface Pool {
+  sql: postgres.Sql;
+  db: Kysely<Schema>;
+}
+
 /**
  * One connection pool shared by a process's PostgreSQL adapters (job store, event log, lease
  * records). Each adapter retains it and releases it on `close()`; the pool ends with the last one,
  * so closing the store does not pull the connections from under the event log.
+ *
+ * Every adapter call goes through `run`, which turns an outage into STORE_UNAVAILABLE and, on the
+ * first such error, swaps in a fresh pool. postgres.js reconnects by itself, but a connection that
+ * closed with a write pending keeps a stale write timer and never sends its start-up message again
+ * (it would time out on every later use); a new pool has no such leftovers. In-flight calls finish
+ * on the old pool, which is then ended.
  */
 export class PgDb {
-  readonly sql: postgres.Sql;
-  readonly db: Kysely<Schema>;
+  private pool: Pool;
   private users = 0;
   private ended: Promise<void> | null = null;
 
-  constructor(readonly url: string, opts: PgOptions = {}) {
-    this.sql = postgres(url, {
-      max: opts.poolSize ?? 10,
-      // Fail a query fast while the server is unreachable (the caller answers 503) instead of
-      // holding it for the driver's default 30 s.
-      connect_timeout: 5,
-      // Idle connections are closed, so a server restart leaves no stale sockets behind.
-      idle_timeout: 30,
-      // "relation already exists, skipping" and the like are not worth a log line.
-      onnotice: () => {},
-    });
-    this.db = new Kysely<Schema>({ dialect: new PostgresJSDialect({ postgres: this.sql }) });
+  constructor(readonly url: string, private readonly opts: PgOptions = {}) {
+    this.pool = this.createPool();
+  }
+
+  /** The current pool's postgres.js instance (for one-off statements; adapters use `run`). */
+  get sql(): postgres.Sql {
+    return this.pool.sql;
+  }
+
+  async run<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T> {
+    const pool = this.pool;
+    if (this.ended) throw new MediaflowError('STORE_UNAVAILABLE', 'The PostgreSQL connection pool is closed');
+    try {
+      return await fn(pool.db);
+    } catch (err) {
+      if (isPostgresUnavailable(err)) this.recycle(pool);
+      throw toStoreError(err);
+    }
   }
 
   retain(): this {
@@ -44,9 +62,30 @@ export class PgDb {
 
   /** Ends the pool now, whoever still uses it (idempotent). */
   end(): Promise<void> {
-    // Kysely's destroy ends the postgres.js instance (and its LISTEN connection) too.
-    this.ended ??= this.db.destroy();
+    this.ended ??= this.pool.db.destroy();
     return this.ended;
+  }
+
+  private createPool(): Pool {
+    const sql = postgres(this.url, {
+      max: this.opts.poolSize ?? 10,
+      // Fail a query fast while the server is unreachable (the caller answers 503) instead of
+      // holding it for the driver's default 30 s.
+      connect_timeout: 5,
+      // Idle connections are closed, so a quiet process holds no sockets a restart would break.
+      idle_timeout: 30,
+      // "relation already exists, skipping" and the like are not worth a log line.
+      onnotice: () => {},
+    });
+    return { sql, db: new Kysely<Schema>({ dialect: new SafePostgresJSDialect(sql) }) };
+  }
+
+  private recycle(pool: Pool): void {
+    // Only the pool that failed is replaced: during an outage each call fails on a fresh pool
+    // once, and the first successful one after it is back keeps it.
+    if (pool !== this.pool || this.ended) return;
+    this.pool = this.createPool();
+    void pool.db.destroy().catch(() => {});
   }
 }
 

@@ -1,8 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
+import postgres from 'postgres';
 import type { JobEvent } from '../../core/job.types.js';
 import type { EventListener, EventLog, StoredEvent, Unsubscribe } from '../../core/ports/event-log.port.js';
 import type { PgDb } from './postgres.db.js';
-import { guarded } from './postgres.errors.js';
 import { EVENTS_CHANNEL, writeEvents } from './postgres.events.js';
 import type { Schema } from './postgres.rows.js';
 
@@ -20,13 +20,14 @@ const BATCH = 500;
  * "read now"; the table is the truth, so a missed one costs at most `pollMs` of delay.
  */
 export class PgEventLog implements EventLog {
-  private readonly db: Kysely<Schema>;
   private readonly pollMs: number;
   private readonly listeners = new Map<string, Set<EventListener>>();
   /** Last id delivered; null until the first subscription has read where "now" is. */
   private last: number | null = null;
   private starting: Promise<void> | null = null;
-  private listening: { unlisten(): Promise<void> } | null = null;
+  /** A client of its own for LISTEN, so the shared pool can be swapped without losing it. */
+  private listenClient: postgres.Sql | null = null;
+  private listening = false;
   private timer: NodeJS.Timeout | null = null;
   private reading = false;
   private readAgain = false;
@@ -35,25 +36,25 @@ export class PgEventLog implements EventLog {
   private closed = false;
 
   constructor(private readonly pg: PgDb, opts: PgEventLogOptions = {}) {
-    this.db = pg.retain().db;
+    pg.retain();
     this.pollMs = opts.pollMs ?? 1000;
   }
 
   async append(event: JobEvent): Promise<number> {
-    return guarded(() => this.db.transaction().execute(async (trx) => (await writeEvents(trx, [event]))[0]!));
+    return this.pg.run((db) => db.transaction().execute(async (trx) => (await writeEvents(trx, [event]))[0]!));
   }
 
   async read(afterId: number, limit: number): Promise<StoredEvent[]> {
-    return guarded(async () => {
-      const rows = await this.db.selectFrom('events').select(['id', 'data'])
+    return this.pg.run(async (db) => {
+      const rows = await db.selectFrom('events').select(['id', 'data'])
         .where(sql<string>`id`, '>', String(afterId)).orderBy('id').limit(limit).execute();
       return rows.map((r) => ({ id: Number(r.id), event: r.data as JobEvent }));
     });
   }
 
   async lastId(): Promise<number> {
-    return guarded(async () => {
-      const { id } = await this.db.selectFrom('events').select(sql<string>`coalesce(max(id), 0)`.as('id')).executeTakeFirstOrThrow();
+    return this.pg.run(async (db) => {
+      const { id } = await db.selectFrom('events').select(sql<string>`coalesce(max(id), 0)`.as('id')).executeTakeFirstOrThrow();
       return Number(id);
     });
   }
@@ -71,7 +72,7 @@ export class PgEventLog implements EventLog {
   }
 
   async prune(olderThan: Date): Promise<void> {
-    await guarded(() => this.db.deleteFrom('events').where('created_at', '<', olderThan).execute());
+    await this.pg.run((db) => db.deleteFrom('events').where('created_at', '<', olderThan).execute());
   }
 
   async close(): Promise<void> {
@@ -100,18 +101,27 @@ export class PgEventLog implements EventLog {
   }
 
   /**
-   * LISTEN on the driver's dedicated connection. Its third argument runs after every (re)LISTEN:
-   * after a reconnect we may have missed notifications, so read at once.
+   * LISTEN on a connection of its own. postgres.js re-issues LISTEN when that connection closes;
+   * its third argument runs after every (re)LISTEN, and since notifications may have been missed
+   * meanwhile, it reads at once.
    */
   private async listen(): Promise<void> {
     if (this.closed || this.listening) return;
+    this.listenClient ??= postgres(this.pg.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
     try {
-      this.listening = await this.pg.sql.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
+      await this.listenClient.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
+      this.listening = true;
     } catch {
-      // Server unreachable: the poll keeps reading and `tick` retries LISTEN once reads succeed.
-      this.listening = null;
+      // Server unreachable: the poll keeps reading and `tick` sets LISTEN up again once reads succeed.
       this.outage = true;
     }
+  }
+
+  private async dropListen(): Promise<void> {
+    const client = this.listenClient;
+    this.listenClient = null;
+    this.listening = false;
+    await client?.end({ timeout: 1 }).catch(() => {});
   }
 
   private async stop(): Promise<void> {
@@ -120,11 +130,9 @@ export class PgEventLog implements EventLog {
     const starting = this.starting;
     this.starting = null;
     await starting?.catch(() => {});
-    const listening = this.listening;
-    this.listening = null;
     // A later first subscriber starts from its own "now".
     this.last = null;
-    await listening?.unlisten().catch(() => {});
+    await this.dropListen();
   }
 
   private async tick(): Promise<void> {
@@ -154,15 +162,13 @@ export class PgEventLog implements EventLog {
   }
 
   /**
-   * After an outage: the driver re-issues LISTEN when its connection closes, but gives up if the
-   * server refuses that first reconnect. Setting it up again ourselves (after dropping our old
-   * registration) keeps wake-ups instant after any outage rather than falling back to the poll.
+   * After an outage: postgres.js re-issues LISTEN when its connection closes, but gives up if the
+   * server refuses that first reconnect, and a connection that closed mid-write may never speak
+   * again. A new client is cheap and leaves no doubt; wake-ups are instant again, not left to the poll.
    */
   private async relisten(): Promise<void> {
     this.outage = false;
-    const old = this.listening;
-    this.listening = null;
-    await old?.unlisten().catch(() => {});
+    await this.dropListen();
     await this.listen();
   }
 

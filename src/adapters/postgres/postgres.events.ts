@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { JobEvent } from '../../core/job.types.js';
 import { LOCK } from './postgres.db.js';
-import type { Schema } from './postgres.rows.js';
+import { jsonb, type Schema } from './postgres.rows.js';
 
 export const EVENTS_CHANNEL = 'mediaflow_events';
 
@@ -25,7 +25,7 @@ export async function writeEvents(trx: Transaction<Schema>, events: JobEvent[]):
   await sql`SELECT pg_advisory_xact_lock(${LOCK.events}, 0)`.execute(trx);
   const rows = await trx
     .insertInto('events')
-    .values(events.map((e) => ({ job_id: e.jobId, data: JSON.stringify(e) })))
+    .values(events.map((e) => ({ job_id: e.jobId, data: jsonb<unknown>(e) })))
     .returning('id')
     .execute();
   await sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(trx);

@@ -3,9 +3,8 @@ import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJo
 import { TERMINAL_STATUSES } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
-import { guarded } from './postgres.errors.js';
 import { writeEvents } from './postgres.events.js';
-import { loadJob, loadJobs, type JobRow, type Schema } from './postgres.rows.js';
+import { jsonb, loadJob, loadJobs, type JobRow, type Schema } from './postgres.rows.js';
 
 const CANCELED = { code: 'JOB_CANCELED', message: 'The job was canceled' };
 
@@ -20,15 +19,14 @@ export async function lockKey(trx: Transaction<Schema>, ns: number, key: string)
  * worker's completion sees one consistent state.
  */
 export class PgJobStore implements JobStore {
-  private readonly db: Kysely<Schema>;
   private closed = false;
 
   constructor(private readonly pg: PgDb) {
-    this.db = pg.retain().db;
+    pg.retain();
   }
 
   async create(job: NewJob): Promise<CreateOutcome> {
-    return guarded(() => this.db.transaction().execute(async (trx): Promise<CreateOutcome> => {
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<CreateOutcome> => {
       // Under READ COMMITTED two identical submits would both find no earlier job and both insert.
       // A lock per key makes the second wait for the first to commit, then find its row.
       // Always idempotency before dedup, so two submits never wait on each other crosswise.
@@ -52,8 +50,8 @@ export class PgJobStore implements JobStore {
         id: job.id,
         processor: job.processor,
         processor_version: job.processorVersion,
-        params: JSON.stringify(job.params),
-        input: JSON.stringify(job.input),
+        params: jsonb(job.params),
+        input: jsonb(job.input),
         input_sha256: job.input.kind === 'file' ? job.input.sha256 : null,
         status: 'queued',
         priority: job.priority,
@@ -61,7 +59,7 @@ export class PgJobStore implements JobStore {
         dedup_key: job.dedupKey,
         idempotency_key: job.idempotencyKey,
         request_fingerprint: job.requestFingerprint,
-        meta: JSON.stringify(job.meta),
+        meta: jsonb(job.meta),
         meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
         webhook: job.webhook,
       }).returningAll().executeTakeFirstOrThrow();
@@ -71,12 +69,12 @@ export class PgJobStore implements JobStore {
   }
 
   async get(id: string): Promise<Job | null> {
-    return guarded(async () => loadJob(this.db, await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()));
+    return this.pg.run(async (db) => loadJob(db, await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()));
   }
 
   async list(filter: JobListFilter): Promise<JobPage> {
-    return guarded(async () => {
-      let q = this.db.selectFrom('jobs').selectAll();
+    return this.pg.run(async (db) => {
+      let q = db.selectFrom('jobs').selectAll();
       if (filter.status?.length) q = q.where('status', 'in', filter.status);
       if (filter.processor?.length) q = q.where('processor', 'in', filter.processor);
       if (filter.meta) {
@@ -91,17 +89,17 @@ export class PgJobStore implements JobStore {
       const rows = await q.orderBy('seq', 'desc').limit(filter.limit + 1).execute();
       const page = rows.slice(0, filter.limit);
       const next = rows.length > filter.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url') : null;
-      return { items: await loadJobs(this.db, page), nextCursor: next };
+      return { items: await loadJobs(db, page), nextCursor: next };
     });
   }
 
   async requestCancel(id: string): Promise<CancelOutcome | null> {
-    return guarded(() => this.db.transaction().execute(async (trx): Promise<CancelOutcome | null> => {
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<CancelOutcome | null> => {
       const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
       if (!row) return null;
       if (row.status === 'queued') {
         const done = await trx.updateTable('jobs').set({
-          status: 'canceled', error: JSON.stringify(CANCELED), finished_at: sql`now()`, updated_at: sql`now()`,
+          status: 'canceled', error: jsonb(CANCELED), finished_at: sql`now()`, updated_at: sql`now()`,
         }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
         await writeEvents(trx, [
           { type: 'status', jobId: id, status: 'canceled', attempts: done.attempts, error: CANCELED },
@@ -119,7 +117,7 @@ export class PgJobStore implements JobStore {
   }
 
   async retry(id: string): Promise<{ job: Job; dropped: JobOutput[] } | null> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('jobs').select('status').where('id', '=', id).forUpdate().executeTakeFirst();
       if (!row || (row.status !== 'failed' && row.status !== 'canceled')) return null;
       const dropped = await trx.deleteFrom('job_outputs').where('job_id', '=', id).returning(['name', 'size', 'mime', 'sha256']).execute();
@@ -133,7 +131,7 @@ export class PgJobStore implements JobStore {
   }
 
   async delete(id: string): Promise<Job | null> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).where('status', 'in', TERMINAL_STATUSES).forUpdate().executeTakeFirst();
       if (!row) return null;
       const job = await loadJob(trx, row);
@@ -143,41 +141,41 @@ export class PgJobStore implements JobStore {
   }
 
   async listEndedBefore(before: Date, limit: number): Promise<Job[]> {
-    return guarded(async () => loadJobs(this.db, await this.db.selectFrom('jobs').selectAll()
+    return this.pg.run(async (db) => loadJobs(db, await db.selectFrom('jobs').selectAll()
       .where('status', 'in', TERMINAL_STATUSES).where('finished_at', '<', before)
       .orderBy('finished_at').limit(limit).execute()));
   }
 
   async listQueued(before: Date, afterSeq: number, limit: number): Promise<Array<{ seq: number; job: Job }>> {
-    return guarded(async () => {
-      const rows: JobRow[] = await this.db.selectFrom('jobs').selectAll()
+    return this.pg.run(async (db) => {
+      const rows: JobRow[] = await db.selectFrom('jobs').selectAll()
         .where('status', '=', 'queued').where('created_at', '<', before).where(sql<string>`seq`, '>', String(afterSeq))
         .orderBy('seq').limit(limit).execute();
-      const jobs = await loadJobs(this.db, rows);
+      const jobs = await loadJobs(db, rows);
       return rows.map((r, i) => ({ seq: Number(r.seq), job: jobs[i]! }));
     });
   }
 
   async referencedBlobs(sha256s: string[]): Promise<Set<string>> {
     if (sha256s.length === 0) return new Set();
-    return guarded(async () => {
-      const rows = await this.db.selectFrom('jobs').select('input_sha256 as sha').where('input_sha256', 'in', sha256s)
-        .union(this.db.selectFrom('job_outputs').select('sha256 as sha').where('sha256', 'in', sha256s))
+    return this.pg.run(async (db) => {
+      const rows = await db.selectFrom('jobs').select('input_sha256 as sha').where('input_sha256', 'in', sha256s)
+        .union(db.selectFrom('job_outputs').select('sha256 as sha').where('sha256', 'in', sha256s))
         .execute();
       return new Set(rows.map((r) => r.sha!));
     });
   }
 
   async countByStatus(): Promise<Array<{ processor: string; status: JobStatus; count: number }>> {
-    return guarded(async () => {
-      const rows = await this.db.selectFrom('jobs').select(['processor', 'status', (eb) => eb.fn.countAll<string>().as('count')])
+    return this.pg.run(async (db) => {
+      const rows = await db.selectFrom('jobs').select(['processor', 'status', (eb) => eb.fn.countAll<string>().as('count')])
         .groupBy(['processor', 'status']).execute();
       return rows.map((r) => ({ processor: r.processor, status: r.status, count: Number(r.count) }));
     });
   }
 
   async ping(): Promise<void> {
-    await guarded(() => sql`SELECT 1`.execute(this.db));
+    await this.pg.run((db) => sql`SELECT 1`.execute(db));
   }
 
   async close(): Promise<void> {

@@ -4,10 +4,9 @@ import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js
 import type { LeaseRecords } from '../../core/ports/lease-records.port.js';
 import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from '../../core/ports/queue.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
-import { guarded } from './postgres.errors.js';
 import { writeEvents } from './postgres.events.js';
 import { lockKey } from './postgres.job-store.js';
-import { loadJob, type JobRow, type Schema } from './postgres.rows.js';
+import { jsonb, loadJob, type JobRow, type Schema } from './postgres.rows.js';
 
 const CANCELED: JobError = { code: 'JOB_CANCELED', message: 'The job was canceled' };
 const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running the job stopped unexpectedly (killed or crashed) too many times' };
@@ -34,17 +33,16 @@ export interface PgLeaseRecordsOptions {
  * then writes its event last (postgres.events.ts).
  */
 export class PgLeaseRecords implements LeaseRecords {
-  private readonly db: Kysely<Schema>;
   private readonly crashBackoffMs: number;
   private closed = false;
 
   constructor(private readonly pg: PgDb, opts: PgLeaseRecordsOptions = {}) {
-    this.db = pg.retain().db;
+    pg.retain();
     this.crashBackoffMs = opts.crashBackoffMs ?? 200;
   }
 
   async claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null> {
-    return guarded(() => this.db.transaction().execute(async (trx): Promise<LeasedJob | null> => {
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<LeasedJob | null> => {
       const head = await trx.selectFrom('jobs').select('processor').where('id', '=', jobId).executeTakeFirst();
       if (!head) return null;
       // Claims of one processor take turns, so "count the running, then take one" cannot be
@@ -68,8 +66,8 @@ export class PgLeaseRecords implements LeaseRecords {
 
   async renew(leases: Lease[], leaseMs: number): Promise<HeartbeatAnswer> {
     if (leases.length === 0) return { cancel: [], lost: [] };
-    return guarded(async () => {
-      const held = await this.db.updateTable('jobs').set({ lease_expires_at: sql`clock_timestamp() + ${ms(leaseMs)}` })
+    return this.pg.run(async (db) => {
+      const held = await db.updateTable('jobs').set({ lease_expires_at: sql`clock_timestamp() + ${ms(leaseMs)}` })
         .where(sql<boolean>`(id, lease_token) IN (${sql.join(leases.map((l) => sql`(${l.jobId}, ${l.token})`))})`)
         .where('status', '=', 'running')
         .returning(['id', 'cancel_requested']).execute();
@@ -103,14 +101,14 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   async complete(lease: Lease, result: unknown): Promise<FinishOutcome> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       if (!(await this.lockLease(trx, lease))) return { applied: false, job: null };
       return this.end(trx, lease.jobId, 'succeeded', result, null);
     }));
   }
 
   async fail(lease: Lease, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome> {
-    return guarded(() => this.db.transaction().execute(async (trx): Promise<FinishOutcome> => {
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<FinishOutcome> => {
       const row = await this.lockLease(trx, lease);
       if (!row) return { applied: false, job: null };
       if (!retry || row.cancel_requested || row.attempts >= row.max_attempts) return this.end(trx, lease.jobId, 'failed', null, error);
@@ -121,14 +119,14 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   async canceled(lease: Lease): Promise<FinishOutcome> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       if (!(await this.lockLease(trx, lease))) return { applied: false, job: null };
       return this.end(trx, lease.jobId, 'canceled', null, CANCELED);
     }));
   }
 
   async requeueExpired(): Promise<Array<{ job: Job; retryAt: number | null }>> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       // SKIP LOCKED: a row locked right now is being written under its lease (a renewal, a
       // completion) or recovered by another process; the next sweep sees it again if still expired.
       const rows = await trx.selectFrom('jobs').selectAll()
@@ -141,7 +139,7 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   async releaseWorker(workerId: string, crashed: boolean): Promise<Array<{ job: Job; retryAt: number | null }>> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       const rows = await trx.selectFrom('jobs').selectAll()
         .where('status', '=', 'running').where('lease_owner', '=', workerId).orderBy('seq').forUpdate().execute();
       // Crash blame: a job that ran alone is the culprit and pays the attempt; jobs that ran beside
@@ -167,8 +165,8 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   private async countWhere(status: 'running' | 'queued'): Promise<Record<string, number>> {
-    return guarded(async () => {
-      const rows = await this.db.selectFrom('jobs').select(['processor', (eb) => eb.fn.countAll<string>().as('n')])
+    return this.pg.run(async (db) => {
+      const rows = await db.selectFrom('jobs').select(['processor', (eb) => eb.fn.countAll<string>().as('n')])
         .where('status', '=', status).groupBy('processor').execute();
       return Object.fromEntries(rows.map((r) => [r.processor, Number(r.n)]));
     });
@@ -183,7 +181,7 @@ export class PgLeaseRecords implements LeaseRecords {
 
   /** Runs `write` only while `lease` holds the job; its events are written last, in the same transaction. */
   private underLease(lease: Lease, write: (trx: Transaction<Schema>) => Promise<JobEvent[]>): Promise<boolean> {
-    return guarded(() => this.db.transaction().execute(async (trx) => {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
       if (!(await this.lockLease(trx, lease))) return false;
       await writeEvents(trx, await write(trx));
       return true;
@@ -192,7 +190,7 @@ export class PgLeaseRecords implements LeaseRecords {
 
   private async end(trx: Transaction<Schema>, jobId: string, status: 'succeeded' | 'failed' | 'canceled', result: unknown, error: JobError | null): Promise<FinishOutcome> {
     const row = await trx.updateTable('jobs').set({
-      status, result: result === undefined || result === null ? null : JSON.stringify(result), error: error ? JSON.stringify(error) : null,
+      status, result: jsonb(result), error: jsonb(error),
       progress: status === 'succeeded' ? 1 : sql`progress`, ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
     }).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
     await writeEvents(trx, [
@@ -204,7 +202,7 @@ export class PgLeaseRecords implements LeaseRecords {
 
   private requeue(trx: Transaction<Schema>, row: JobRow, delayMs: number, error: JobError | null, extra: { attempts?: number; solo?: boolean } = {}): Promise<JobRow> {
     return trx.updateTable('jobs').set({
-      status: 'queued', run_at: sql`clock_timestamp() + ${ms(delayMs)}`, error: error ? JSON.stringify(error) : null,
+      status: 'queued', run_at: sql`clock_timestamp() + ${ms(delayMs)}`, error: jsonb(error),
       ...NO_LEASE, ...extra, updated_at: sql`now()`,
     }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
   }
@@ -224,7 +222,7 @@ export class PgLeaseRecords implements LeaseRecords {
       else if (how === 'charge' && row.attempts >= row.max_attempts) ended = { status: 'failed', error: CRASHED };
       if (ended) {
         const done = await trx.updateTable('jobs').set({
-          status: ended.status, error: JSON.stringify(ended.error), ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
+          status: ended.status, error: jsonb<JobError | null>(ended.error), ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
         }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
         events.push({ type: 'status', jobId: row.id, status: ended.status, attempts: done.attempts, error: ended.error },
           { type: 'done', jobId: row.id, status: ended.status, error: ended.error });

@@ -1,12 +1,12 @@
-import type { ColumnType, Kysely, Selectable } from 'kysely';
+import { sql, type ColumnType, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { Job, JobError, JobOutput, JobStatus, StoredInput } from '../../core/job.types.js';
 
 /**
- * The tables as Kysely sees them. jsonb columns are written as JSON text (PostgreSQL casts it) and
- * read back parsed by the driver; int8 columns (seq, ids, counts) arrive as strings, since a
+ * The tables as Kysely sees them. jsonb columns are written with `jsonb()` below and read back
+ * parsed by the driver; int8 columns (seq, ids, counts) arrive as strings, since a
  * JavaScript number cannot hold every int8 — the few we use stay far below 2^53 and are converted.
  */
-type Json<T> = ColumnType<T, string, string>;
+type Json<T> = ColumnType<T, RawBuilder<T>, RawBuilder<T>>;
 type Defaulted<T> = ColumnType<T, T | undefined, T>;
 
 export interface JobsTable {
@@ -23,8 +23,8 @@ export interface JobsTable {
   priority: number;
   attempts: Defaulted<number>;
   max_attempts: number;
-  error: ColumnType<JobError | null, string | null | undefined, string | null>;
-  result: ColumnType<unknown, string | null | undefined, string | null>;
+  error: ColumnType<JobError | null, RawBuilder<JobError | null> | null | undefined, RawBuilder<JobError | null> | null>;
+  result: ColumnType<unknown, RawBuilder<unknown> | null | undefined, RawBuilder<unknown> | null>;
   dedup_key: string | null;
   idempotency_key: string | null;
   request_fingerprint: string | null;
@@ -120,5 +120,11 @@ export async function loadJob(db: Kysely<Schema>, row: JobRow | undefined): Prom
   return row ? (await loadJobs(db, [row]))[0]! : null;
 }
 
-/** JSON text for a jsonb parameter; `undefined` and `null` are stored as SQL NULL. */
-export const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+/**
+ * A jsonb value. Bound as text and cast on the server: postgres.js JSON-encodes a parameter the
+ * server describes as jsonb, so a pre-encoded string would be stored as a JSON string, and a raw
+ * value would depend on the driver's type inference. `undefined` and `null` become SQL NULL.
+ */
+export function jsonb<T>(v: T): RawBuilder<T> {
+  return v === undefined || v === null ? sql<T>`NULL` : sql<T>`${JSON.stringify(v)}::text::jsonb`;
+}
