@@ -71,6 +71,11 @@ export class PgEventLog implements EventLog {
     };
   }
 
+  /** Resolves once subscribers are listening: events appended from then on reach them. */
+  async ready(): Promise<void> {
+    await this.starting;
+  }
+
   async prune(olderThan: Date): Promise<void> {
     await this.pg.run((db) => db.deleteFrom('events').where('created_at', '<', olderThan).execute());
   }
