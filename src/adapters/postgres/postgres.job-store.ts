@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJob } from '../../core/job.types.js';
 import { TERMINAL_STATUSES } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';

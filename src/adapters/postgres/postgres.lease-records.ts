@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
 import type { LeaseRecords } from '../../core/ports/lease-records.port.js';
 import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from '../../core/ports/queue.port.js';
