@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { JobEvent } from '../../core/job.types.js';
 import { LOCK } from './postgres.db.js';
-import { jsonb, type Schema } from './postgres.rows.js';
+import type { Schema } from './postgres.rows.js';
 
 export const EVENTS_CHANNEL = 'mediaflow_events';
 
@@ -22,12 +22,22 @@ export const EVENTS_CHANNEL = 'mediaflow_events';
  */
 export async function writeEvents(trx: Transaction<Schema>, events: JobEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
-  await sql`SELECT pg_advisory_xact_lock(${LOCK.events}, 0)`.execute(trx);
-  const rows = await trx
-    .insertInto('events')
-    .values(events.map((e) => ({ job_id: e.jobId, data: jsonb<unknown>(e) })))
-    .returning('id')
-    .execute();
-  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(trx);
-  return rows.map((r) => Number(r.id));
+  // One round trip. The ids (the column default, evaluated as each row is produced) cannot be
+  // taken before the lock: every produced row needs the lock's row, which exists only once the
+  // lock is granted. NOTIFYs with the same payload in one transaction fold into one.
+  const rows = values(events);
+  const { rows: ids } = await sql<{ id: string }>`
+    WITH lock AS (SELECT pg_advisory_xact_lock(${LOCK.events}::int, 0)),
+    added AS (
+      INSERT INTO events (job_id, data)
+      SELECT v.job_id, v.data::jsonb FROM (VALUES ${rows}) AS v(ord, job_id, data), lock ORDER BY v.ord
+      RETURNING id
+    )
+    SELECT id, pg_notify(${EVENTS_CHANNEL}, '') FROM added ORDER BY id`.execute(trx);
+  return ids.map((r) => Number(r.id));
+}
+
+/** `(ord, job_id, data)` rows; `ord` keeps the caller's order through the insert. */
+function values(events: JobEvent[]) {
+  return sql.join(events.map((e, i) => sql`(${i}::int, ${e.jobId}::text, ${JSON.stringify(e)}::text)`));
 }

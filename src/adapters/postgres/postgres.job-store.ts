@@ -4,7 +4,7 @@ import { TERMINAL_STATUSES } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
 import { writeEvents } from './postgres.events.js';
-import { jsonb, loadJob, loadJobs, type JobRow, type Schema } from './postgres.rows.js';
+import { jsonb, loadJob, loadJobs, rowToJob, type JobRow, type Schema } from './postgres.rows.js';
 
 const CANCELED = { code: 'JOB_CANCELED', message: 'The job was canceled' };
 
@@ -64,7 +64,7 @@ export class PgJobStore implements JobStore {
         webhook: job.webhook,
       }).returningAll().executeTakeFirstOrThrow();
       await writeEvents(trx, [{ type: 'status', jobId: job.id, status: 'queued', attempts: 0 }]);
-      return { created: true, job: (await loadJob(trx, row))! };
+      return { created: true, job: rowToJob(row, []) };
     }));
   }
 
