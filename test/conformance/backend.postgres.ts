@@ -9,7 +9,7 @@ import { migratePostgres } from '../../src/adapters/postgres/postgres.migrations
 export const ADMIN_URL = process.env.MEDIAFLOW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function admin() {
-  return postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  return postgres(ADMIN_URL, { max: 1, connect_timeout: 3, fetch_types: false, onnotice: () => {} });
 }
 
 /** Whether the test server answers; suites skip (saying why) when it does not. */

@@ -1,14 +1,28 @@
 import { Kysely } from 'kysely';
 import postgres from 'postgres';
 import { MediaflowError } from '../../core/errors.js';
-import { SafePostgresJSDialect } from './postgres.driver.js';
-import { isPostgresUnavailable, toStoreError } from './postgres.errors.js';
+import { OutageSafeDialect } from './postgres.driver.js';
+import { hasSqlState, isPostgresUnavailable, toStoreError } from './postgres.errors.js';
 import type { Schema } from './postgres.rows.js';
 
 export interface PgOptions {
   /** Connections in this process's pool (`postgres.poolSize`). */
   poolSize?: number;
 }
+
+/** What every postgres.js client of the adapter shares (pool, LISTEN, migrations). */
+export const CLIENT_OPTIONS = {
+  // Fail a query fast while the server is unreachable (the caller answers 503) instead of holding
+  // it for the driver's default 30 s.
+  connect_timeout: 5,
+  // postgres.js 3.4.9 runs an array-type lookup on every new connection and leaves its promise
+  // unhandled: a server going away during it becomes an unhandled rejection, which ends a Node
+  // process. We bind no array parameters and read no array columns, so we do without it (which
+  // also rules out `reserve()`, see postgres.driver.ts).
+  fetch_types: false,
+  // "relation already exists, skipping" and the like are not worth a log line.
+  onnotice: () => {},
+} satisfies postgres.Options<Record<string, never>>;
 
 interface Pool {
   sql: postgres.Sql;
@@ -47,6 +61,9 @@ export class PgDb {
       return await fn(pool.db);
     } catch (err) {
       if (isPostgresUnavailable(err)) this.recycle(pool);
+      // A call that began on a pool retired meanwhile may fail for that alone ("driver has
+      // already been destroyed"): that is the outage too, not a fault of the statement.
+      else if (pool !== this.pool && !hasSqlState(err)) throw new MediaflowError('STORE_UNAVAILABLE', 'PostgreSQL was unavailable', { cause: err });
       throw toStoreError(err);
     }
   }
@@ -68,16 +85,12 @@ export class PgDb {
 
   private createPool(): Pool {
     const sql = postgres(this.url, {
+      ...CLIENT_OPTIONS,
       max: this.opts.poolSize ?? 10,
-      // Fail a query fast while the server is unreachable (the caller answers 503) instead of
-      // holding it for the driver's default 30 s.
-      connect_timeout: 5,
       // Idle connections are closed, so a quiet process holds no sockets a restart would break.
       idle_timeout: 30,
-      // "relation already exists, skipping" and the like are not worth a log line.
-      onnotice: () => {},
     });
-    return { sql, db: new Kysely<Schema>({ dialect: new SafePostgresJSDialect(sql) }) };
+    return { sql, db: new Kysely<Schema>({ dialect: new OutageSafeDialect(sql) }) };
   }
 
   private recycle(pool: Pool): void {

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { MediaflowError } from '../../core/errors.js';
 
 /** Socket-level failures (Node) and the driver's own connection errors. */
@@ -15,11 +16,16 @@ function isUnavailableState(state: string): boolean {
   return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || state === '53300';
 }
 
+/** An error the server answered (a SQLSTATE), as opposed to one raised on the client side. */
+export function hasSqlState(err: unknown): boolean {
+  return err instanceof postgres.PostgresError;
+}
+
 export function isPostgresUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; errno?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
   const code = typeof e.code === 'string' ? e.code : typeof e.errno === 'string' ? e.errno : '';
-  return CONNECTION_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && isUnavailableState(code));
+  return CONNECTION_CODES.has(code) || (hasSqlState(err) && isUnavailableState(code));
 }
 
 /**

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import postgres from 'postgres';
 import type { JobEvent } from '../../core/job.types.js';
 import type { EventListener, EventLog, StoredEvent, Unsubscribe } from '../../core/ports/event-log.port.js';
-import type { PgDb } from './postgres.db.js';
+import { CLIENT_OPTIONS, type PgDb } from './postgres.db.js';
 import { EVENTS_CHANNEL, writeEvents } from './postgres.events.js';
 import type { Schema } from './postgres.rows.js';
 
@@ -34,6 +34,7 @@ export class PgEventLog implements EventLog {
   /** The last read failed (server down): on recovery LISTEN is set up again (see `tick`). */
   private outage = false;
   private closed = false;
+  private gen = 0;
 
   constructor(private readonly pg: PgDb, opts: PgEventLogOptions = {}) {
     pg.retain();
@@ -89,17 +90,20 @@ export class PgEventLog implements EventLog {
   }
 
   private start(): void {
-    if (this.closed || this.starting) return;
+    if (this.closed || this.timer) return;
+    // Bumped by `stop`: a start still waiting for the server gives up instead of reviving state.
+    const gen = ++this.gen;
     this.starting = (async () => {
       // Subscribers hear events from now on; each reads its job's current state itself.
-      while (this.last === null && !this.closed) {
+      while (this.last === null && gen === this.gen) {
         try {
-          this.last = await this.lastId();
+          const id = await this.lastId();
+          if (gen === this.gen) this.last = id;
         } catch {
           await new Promise((r) => setTimeout(r, this.pollMs));
         }
       }
-      await this.listen();
+      if (gen === this.gen) await this.listen();
     })();
     this.timer = setInterval(() => void this.tick(), this.pollMs);
     this.timer.unref();
@@ -112,10 +116,11 @@ export class PgEventLog implements EventLog {
    */
   private async listen(): Promise<void> {
     if (this.closed || this.listening) return;
-    this.listenClient ??= postgres(this.pg.url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    const client = (this.listenClient ??= postgres(this.pg.url, { ...CLIENT_OPTIONS, max: 1 }));
     try {
-      await this.listenClient.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
-      this.listening = true;
+      await client.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
+      if (client === this.listenClient) this.listening = true;
+      else await client.end({ timeout: 1 }).catch(() => {});
     } catch {
       // Server unreachable: the poll keeps reading and `tick` sets LISTEN up again once reads succeed.
       this.outage = true;
@@ -130,11 +135,10 @@ export class PgEventLog implements EventLog {
   }
 
   private async stop(): Promise<void> {
+    this.gen++;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const starting = this.starting;
     this.starting = null;
-    await starting?.catch(() => {});
     // A later first subscriber starts from its own "now".
     this.last = null;
     await this.dropListen();

@@ -1,7 +1,7 @@
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import postgres from 'postgres';
-import { LOCK } from './postgres.db.js';
-import { SafePostgresJSDialect } from './postgres.driver.js';
+import { CLIENT_OPTIONS, LOCK } from './postgres.db.js';
+import { OutageSafeDialect } from './postgres.driver.js';
 import { guarded } from './postgres.errors.js';
 
 /**
@@ -99,8 +99,8 @@ const provider: MigrationProvider = {
  */
 export async function migratePostgres(url: string): Promise<string[]> {
   // One connection: the session lock and the migration must share it.
-  const client = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
-  const db = new Kysely<unknown>({ dialect: new SafePostgresJSDialect(client) });
+  const client = postgres(url, { ...CLIENT_OPTIONS, max: 1 });
+  const db = new Kysely<unknown>({ dialect: new OutageSafeDialect(client) });
   try {
     return await guarded(async () => {
       await client`SELECT pg_advisory_lock(${LOCK.migrate}, 0)`;
