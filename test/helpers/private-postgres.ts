@@ -30,7 +30,8 @@ async function freePort(): Promise<number> {
 export interface PrivatePostgres {
   url: string;
   start(): void;
-  stop(): void;
+  /** `fast` (default) ends sessions cleanly; `immediate` is a crash, as in a killed server. */
+  stop(mode?: 'fast' | 'immediate'): void;
   destroy(): void;
 }
 
@@ -54,7 +55,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
   const start = () => run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  const stop = () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  const stop = (mode: 'fast' | 'immediate' = 'fast') => run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
   start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -313,6 +313,17 @@ describe('PostgreSQL adapter across a server restart', { skip: available && post
       await other.events.append({ type: 'log', jobId: job.id, level: 'info', message: 'after' });
       await until(() => got.includes('after'), 'the event after the restart');
       assert.equal((await leases.complete(claimed.lease, { ok: 1 })).applied, true);
+
+      // A crash of the server (no clean goodbye on the sockets), while calls are in flight.
+      const inFlight = Array.from({ length: 8 }, (_, i) => store.create(newJob({ processor: 'restart', dedupKey: `crash-${i}` })).catch((e: unknown) => e));
+      server.stop('immediate');
+      for (const r of await Promise.all(inFlight)) {
+        if (r instanceof Error) assert.ok(r instanceof MediaflowError && r.code === 'STORE_UNAVAILABLE', `${r}`);
+      }
+      server.start();
+      await until(async () => (await store.create(newJob({ processor: 'restart' })).catch(() => null)) !== null, 'creates to succeed again');
+      await other.events.append({ type: 'log', jobId: job.id, level: 'info', message: 'after crash' });
+      await until(() => got.includes('after crash'), 'the event after the crash');
       await events.close();
       await leases.close();
       await store.close();
