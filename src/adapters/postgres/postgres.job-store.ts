@@ -101,11 +101,12 @@ export class PgJobStore implements JobStore {
         const done = await trx.updateTable('jobs').set({
           status: 'canceled', error: jsonb(CANCELED), finished_at: sql`now()`, updated_at: sql`now()`,
         }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+        const job = (await loadJob(trx, done))!;
         await writeEvents(trx, [
           { type: 'status', jobId: id, status: 'canceled', attempts: done.attempts, error: CANCELED },
           { type: 'done', jobId: id, status: 'canceled', error: CANCELED },
         ]);
-        return { job: (await loadJob(trx, done))!, canceled: 'now' };
+        return { job, canceled: 'now' };
       }
       if (row.status === 'running') {
         const flagged = await trx.updateTable('jobs').set({ cancel_requested: true, updated_at: sql`now()` })
@@ -125,8 +126,9 @@ export class PgJobStore implements JobStore {
         status: 'queued', attempts: 0, error: null, result: null, progress: 0, stage: null, cancel_requested: false, solo: false,
         run_at: sql`now()`, updated_at: sql`now()`, started_at: null, finished_at: null,
       }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      const job = rowToJob(queued, []);
       await writeEvents(trx, [{ type: 'status', jobId: id, status: 'queued', attempts: 0 } satisfies JobEvent]);
-      return { job: (await loadJob(trx, queued))!, dropped: dropped.map((o) => ({ ...o, size: Number(o.size) })) };
+      return { job, dropped: dropped.map((o) => ({ ...o, size: Number(o.size) })) };
     }));
   }
 

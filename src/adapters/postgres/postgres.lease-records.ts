@@ -59,8 +59,9 @@ export class PgLeaseRecords implements LeaseRecords {
       }).where('id', '=', jobId).where('status', '=', 'queued').where('run_at', '<=', sql<Date>`clock_timestamp()`)
         .returningAll().executeTakeFirst();
       if (!row) return null;
+      const job = (await loadJob(trx, row))!;
       await writeEvents(trx, [{ type: 'status', jobId, status: 'running', attempts: row.attempts }]);
-      return { job: (await loadJob(trx, row))!, lease: { jobId, workerId, token }, solo: row.solo };
+      return { job, lease: { jobId, workerId, token }, solo: row.solo };
     }));
   }
 
@@ -113,8 +114,9 @@ export class PgLeaseRecords implements LeaseRecords {
       if (!row) return { applied: false, job: null };
       if (!retry || row.cancel_requested || row.attempts >= row.max_attempts) return this.end(trx, lease.jobId, 'failed', null, error);
       const queued = await this.requeue(trx, row, backoffMs * 2 ** (row.attempts - 1), error);
+      const job = (await loadJob(trx, queued))!;
       await writeEvents(trx, [{ type: 'status', jobId: row.id, status: 'queued', attempts: queued.attempts, error }]);
-      return { applied: true, job: (await loadJob(trx, queued))!, retryAt: queued.run_at.getTime() };
+      return { applied: true, job, retryAt: queued.run_at.getTime() };
     }));
   }
 
@@ -193,11 +195,12 @@ export class PgLeaseRecords implements LeaseRecords {
       status, result: jsonb(result), error: jsonb(error),
       progress: status === 'succeeded' ? 1 : sql`progress`, ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
     }).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
+    const job = (await loadJob(trx, row))!;
     await writeEvents(trx, [
       { type: 'status', jobId, status, attempts: row.attempts, error },
       { type: 'done', jobId, status, error },
     ]);
-    return { applied: true, job: (await loadJob(trx, row))! };
+    return { applied: true, job };
   }
 
   private requeue(trx: Transaction<Schema>, row: JobRow, delayMs: number, error: JobError | null, extra: { attempts?: number; solo?: boolean } = {}): Promise<JobRow> {
