@@ -18,7 +18,9 @@ export const EVENTS_CHANNEL = 'mediaflow_events';
  * order either.) The lock costs little: NOTIFY already serializes committing notifiers on
  * PostgreSQL's notification-queue lock, and this must be the last statement of the transaction so
  * the lock is held only for the insert and the commit. Rolled-back inserts leave holes in the
- * numbering, never an event a reader could miss.
+ * numbering, never an event a reader could miss. Commits stay synchronous (never
+ * `synchronous_commit = off`, tempting for progress lines): after a server crash an id a reader
+ * already saw must not be handed out again, which a lost unflushed sequence record would allow.
  */
 export async function writeEvents(trx: Transaction<Schema>, events: JobEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
