@@ -277,6 +277,29 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
     await log.close();
   });
 
+  test('listings for the reconciler, retention and metrics', async () => {
+    const q1 = (await a.store.create(newJob({ processor: 'listing' }))).job;
+    const q2 = (await a.store.create(newJob({ processor: 'listing' }))).job;
+    const ended = (await a.store.create(newJob({ processor: 'listing' }))).job;
+    await a.store.requestCancel(ended.id);
+    const later = new Date(Date.now() + 60_000);
+    const queued = (await b.store.listQueued(later, 0, 10_000)).filter((r) => r.job.processor === 'listing');
+    assert.deepEqual(queued.map((r) => r.job.id), [q1.id, q2.id]);
+    const rest = await b.store.listQueued(later, queued[0]!.seq, 10_000);
+    assert.ok(rest.some((r) => r.job.id === q2.id) && !rest.some((r) => r.job.id === q1.id), 'the cursor skips what was listed');
+    assert.ok((await b.store.listEndedBefore(later, 10_000)).some((j) => j.id === ended.id));
+    assert.ok(!(await b.store.listEndedBefore(new Date(Date.now() - 60_000), 10_000)).some((j) => j.id === ended.id));
+    const counts = (await b.store.countByStatus()).filter((c) => c.processor === 'listing');
+    assert.deepEqual(counts.sort((x, y) => x.status.localeCompare(y.status)), [
+      { processor: 'listing', status: 'canceled', count: 1 },
+      { processor: 'listing', status: 'queued', count: 2 },
+    ]);
+    const page1 = await b.store.list({ processor: ['listing'], limit: 2 });
+    assert.deepEqual(page1.items.map((j) => j.id), [ended.id, q2.id]);
+    const page2 = await b.store.list({ processor: ['listing'], limit: 2, cursor: page1.nextCursor! });
+    assert.deepEqual([page2.items.map((j) => j.id), page2.nextCursor], [[q1.id], null]);
+  });
+
   test('events are pruned by age', async () => {
     await a.events.append({ type: 'log', jobId: 'prune', level: 'info', message: 'old' });
     await a.events.prune(new Date(Date.now() + 60_000));
