@@ -307,7 +307,7 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
   });
 });
 
-describe('PostgreSQL adapter across a server restart', { skip: available && postgresBinDir() ? false : 'PostgreSQL (server binaries and 127.0.0.1:5432) is not available' }, () => {
+describe('PostgreSQL adapter across a server restart', { skip: postgresBinDir() ? false : 'no PostgreSQL server binaries under /usr/lib/postgresql/*/bin to run a private server' }, () => {
   test('calls fail with STORE_UNAVAILABLE while the server is down and work again after, without a restart', { timeout: 120_000 }, async () => {
     const server = await startPrivatePostgres();
     let pg: PgDb | null = null;
