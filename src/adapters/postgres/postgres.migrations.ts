@@ -1,0 +1,123 @@
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import postgres from 'postgres';
+import { CLIENT_OPTIONS, LOCK } from './postgres.db.js';
+import { OutageSafeDialect } from './postgres.driver.js';
+import { guarded } from './postgres.errors.js';
+
+/**
+ * Schema migrations, applied in order by name and recorded in `mediaflow_migration`.
+ * Never edit a released migration: add a new one. The columns follow the SQLite schema
+ * (src/adapters/sqlite/sqlite.db.ts) with PostgreSQL types: jsonb, timestamptz, boolean.
+ */
+const MIGRATIONS: Record<string, string> = {
+  '001_jobs': `
+    CREATE TABLE jobs (
+      seq bigserial PRIMARY KEY,
+      id text NOT NULL UNIQUE,
+      processor text NOT NULL,
+      processor_version text NOT NULL,
+      params jsonb NOT NULL,
+      input jsonb NOT NULL,
+      input_sha256 text,
+      status text NOT NULL CHECK (status IN ('queued','running','succeeded','failed','canceled')),
+      progress double precision NOT NULL DEFAULT 0,
+      stage text,
+      priority integer NOT NULL DEFAULT 0,
+      attempts integer NOT NULL DEFAULT 0,
+      max_attempts integer NOT NULL DEFAULT 1,
+      error jsonb,
+      result jsonb,
+      dedup_key text,
+      idempotency_key text UNIQUE,
+      request_fingerprint text,
+      meta jsonb NOT NULL DEFAULT '{}',
+      meta_name text,
+      webhook text,
+      cancel_requested boolean NOT NULL DEFAULT false,
+      solo boolean NOT NULL DEFAULT false,
+      run_at timestamptz NOT NULL DEFAULT now(),
+      lease_owner text,
+      lease_token text,
+      lease_expires_at timestamptz,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      started_at timestamptz,
+      finished_at timestamptz
+    );
+    CREATE INDEX jobs_queue ON jobs (status, run_at, priority DESC, seq);
+    CREATE INDEX jobs_lease ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+    CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE status = 'running';
+    CREATE INDEX jobs_dedup ON jobs (dedup_key) WHERE dedup_key IS NOT NULL;
+    CREATE INDEX jobs_input ON jobs (input_sha256) WHERE input_sha256 IS NOT NULL;
+    CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+    CREATE INDEX jobs_meta_name ON jobs (meta_name) WHERE meta_name IS NOT NULL;
+    CREATE TABLE job_outputs (
+      job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+      name text NOT NULL,
+      size bigint NOT NULL,
+      mime text NOT NULL,
+      sha256 text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (job_id, name)
+    );
+    CREATE INDEX job_outputs_sha ON job_outputs (sha256);
+    CREATE TABLE events (
+      id bigserial PRIMARY KEY,
+      job_id text NOT NULL,
+      data jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX events_created ON events (created_at);
+  `,
+  // Seed 003's main server kept `image_results(filename, status, degree, created_at)`; its jobs
+  // are orientation jobs made by POST /upload, so the table is a view over them, always current.
+  // created_at keeps SQLite's datetime() text form (UTC, 'YYYY-MM-DD HH:MM:SS') so both backends answer alike.
+  '002_image_results': `
+    CREATE VIEW image_results AS
+      SELECT meta_name AS filename,
+        CASE status WHEN 'succeeded' THEN 'completed' WHEN 'failed' THEN 'error' WHEN 'canceled' THEN 'error' ELSE 'processing' END AS status,
+        CASE status WHEN 'succeeded' THEN (result->>'degree')::double precision END AS degree,
+        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS created_at
+      FROM jobs
+      WHERE processor = 'orientation' AND meta->>'source' = 'compat:seed003';
+  `,
+};
+
+const provider: MigrationProvider = {
+  async getMigrations() {
+    return Object.fromEntries(
+      Object.entries(MIGRATIONS).map(([name, ddl]): [string, Migration] => [name, { up: async (db) => { await sql.raw(ddl).execute(db); } }]),
+    );
+  },
+};
+
+/**
+ * Creates or upgrades the schema (`mediaflow migrate`, and every process at start); returns the
+ * names of the migrations applied now. Safe to run from many processes at once: everything,
+ * Kysely's own bookkeeping tables included, happens under one session advisory lock on a single
+ * connection, so a second process waits and then finds nothing left to do.
+ */
+export async function migratePostgres(url: string): Promise<string[]> {
+  // One connection: the session lock and the migration must share it.
+  const client = postgres(url, { ...CLIENT_OPTIONS, max: 1 });
+  const db = new Kysely<unknown>({ dialect: new OutageSafeDialect(client) });
+  try {
+    return await guarded(async () => {
+      await client`SELECT pg_advisory_lock(${LOCK.migrate}, 0)`;
+      try {
+        const migrator = new Migrator({ db, provider, migrationTableName: 'mediaflow_migration', migrationLockTableName: 'mediaflow_migration_lock' });
+        const { error, results } = await migrator.migrateToLatest();
+        if (error) throw error;
+        return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      } finally {
+        // A lost connection took the session lock with it: nothing to release then.
+        await client`SELECT pg_advisory_unlock(${LOCK.migrate}, 0)`.catch(() => {});
+      }
+    });
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Names of every migration this version knows (the latest one is the schema version). */
+export const POSTGRES_MIGRATIONS = Object.keys(MIGRATIONS);
