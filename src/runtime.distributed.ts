@@ -38,10 +38,10 @@ export async function migrateDistributed(config: AppConfig): Promise<string[]> {
 export async function openDistributed(config: AppConfig): Promise<Adapters> {
   await migrateDistributed(config);
   const pg = openPostgres(config.postgres.url!, { poolSize: config.postgres.poolSize });
-  const store = new PgJobStore(pg.retain());
-  const events = new PgEventLog(pg.retain());
-  const records = new PgLeaseRecords(pg.retain());
-  const workers = new PgWorkerRegistry(pg.retain());
+  const store = new PgJobStore(pg);
+  const events = new PgEventLog(pg);
+  const records = new PgLeaseRecords(pg);
+  const workers = new PgWorkerRegistry(pg);
   const queue = new BullmqQueue({ url: config.redis.url!, prefix: config.redis.prefix, records });
   const blobs = new S3BlobStore(s3Settings(config));
   return {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,12 @@ import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from '../../src/adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite.store.js';
 import { S3BlobStore } from '../../src/adapters/s3/s3.blob-store.js';
+import { BullmqQueue } from '../../src/adapters/bullmq/bullmq.queue.js';
+import { openPostgres } from '../../src/adapters/postgres/postgres.db.js';
+import { PgEventLog } from '../../src/adapters/postgres/postgres.event-log.js';
+import { PgJobStore } from '../../src/adapters/postgres/postgres.job-store.js';
+import { PgLeaseRecords } from '../../src/adapters/postgres/postgres.lease-records.js';
+import { createPostgresDatabase, postgresBackendAvailable } from './backend.postgres.js';
 import { startS3ForTests, s3UnavailableReason, type S3ForTests } from './backend.s3.js';
 
 /** One process's view of a backend: the ports as a process opens them. */
@@ -100,6 +107,63 @@ export const s3BlobBackend: BlobBackendFactory = {
   },
 };
 
+async function redisAvailable(url: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+const REDIS_URL = process.env.MEDIAFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The distributed mode's records, events and leases in PostgreSQL, the queue on BullMQ (own database, own key prefix). */
+export const postgresBullmqBackend: BackendFactory = {
+  name: 'postgres+bullmq',
+  async unavailable() {
+    if (!(await postgresBackendAvailable())) return 'PostgreSQL is not reachable';
+    if (!(await redisAvailable(REDIS_URL))) return 'Redis is not reachable';
+    return null;
+  },
+  async create() {
+    const db = await createPostgresDatabase();
+    const prefix = `mf-conf-${randomBytes(4).toString('hex')}`;
+    return {
+      async open() {
+        const pg = openPostgres(db.url, { poolSize: 4 });
+        const store = new PgJobStore(pg);
+        const events = new PgEventLog(pg);
+        const records = new PgLeaseRecords(pg);
+        const queue = new BullmqQueue({ url: REDIS_URL, prefix, records });
+        await queue.ready();
+        return {
+          store, queue, events,
+          async close() {
+            await queue.close();
+            await events.close();
+            await records.close();
+            await store.close();
+          },
+        };
+      },
+      async destroy() {
+        const { Redis } = await import('ioredis');
+        const r = new Redis(REDIS_URL);
+        const keys = await r.keys(`${prefix}:*`);
+        if (keys.length) await r.del(...keys);
+        r.disconnect();
+        await db.drop();
+      },
+    };
+  },
+};
+
 /** Every queue/store/event backend the suites run on; distributed adapters join when their services run. */
-export const BACKENDS: BackendFactory[] = [sqliteBackend];
+export const BACKENDS: BackendFactory[] = [sqliteBackend, postgresBullmqBackend];
 export const BLOB_BACKENDS: BlobBackendFactory[] = [fsBlobBackend, s3BlobBackend];

@@ -16,7 +16,7 @@ let n = 0;
 function newJob(over: Partial<NewJob> = {}): NewJob {
   return {
     id: `job-${process.pid}-${++n}`, processor: 'sleep', processorVersion: '1', params: {}, input: { kind: 'url', url: 'http://x/' },
-    priority: 0, maxAttempts: 2, dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null, ...over,
+    priority: 0, maxAttempts: 2, dedupKey: null, idempotencyKey: null, requestFingerprint: null, meta: {}, webhook: null, upstream: null, ...over,
   };
 }
 

@@ -259,7 +259,10 @@ export class BullmqQueue implements Queue {
 
   async complete(lease: Lease, result: unknown): Promise<FinishOutcome> {
     this.held.delete(lease.jobId);
-    return this.records.complete(lease, result);
+    const out = await this.records.complete(lease, result);
+    // Chained jobs released by this success: queued in PostgreSQL already, delivered from now on.
+    if (out.released?.length) await this.requeue(out.released.map((job) => ({ job, retryAt: null })));
+    return out;
   }
 
   async fail(lease: Lease, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome> {

@@ -3,6 +3,7 @@ import type { Job, JobEvent, JobListFilter, JobOutput, JobPage, JobStatus, NewJo
 import { TERMINAL_STATUSES } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
+import { resolveAtCreate, settleDependents } from './postgres.chains.js';
 import { writeEvents } from './postgres.events.js';
 import { jsonb, loadJob, loadJobs, rowToJob, type JobRow, type Schema } from './postgres.rows.js';
 
@@ -42,18 +43,21 @@ export class PgJobStore implements JobStore {
       if (job.dedupKey) {
         const prev = await trx.selectFrom('jobs').selectAll()
           .where('dedup_key', '=', job.dedupKey)
-          .where('status', 'in', ['queued', 'running', 'succeeded'])
+          .where('status', 'in', ['waiting', 'queued', 'running', 'succeeded'])
           .orderBy('seq', 'desc').limit(1).executeTakeFirst();
         if (prev) return { created: false, job: (await loadJob(trx, prev))!, reason: 'dedup' };
       }
+      const { input, status } = await resolveAtCreate(trx, job.input);
       const row = await trx.insertInto('jobs').values({
         id: job.id,
         processor: job.processor,
         processor_version: job.processorVersion,
         params: jsonb(job.params),
-        input: jsonb(job.input),
-        input_sha256: job.input.kind === 'file' ? job.input.sha256 : null,
-        status: 'queued',
+        input: jsonb(input),
+        input_sha256: input.kind === 'file' ? input.sha256 : null,
+        status,
+        upstream_job: job.upstream?.job ?? null,
+        upstream_output: job.upstream?.output ?? null,
         priority: job.priority,
         max_attempts: job.maxAttempts,
         dedup_key: job.dedupKey,
@@ -63,7 +67,7 @@ export class PgJobStore implements JobStore {
         meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
         webhook: job.webhook,
       }).returningAll().executeTakeFirstOrThrow();
-      await writeEvents(trx, [{ type: 'status', jobId: job.id, status: 'queued', attempts: 0 }]);
+      await writeEvents(trx, [{ type: 'status', jobId: job.id, status, attempts: 0 }]);
       return { created: true, job: rowToJob(row, []) };
     }));
   }
@@ -97,7 +101,7 @@ export class PgJobStore implements JobStore {
     return this.pg.run((db) => db.transaction().execute(async (trx): Promise<CancelOutcome | null> => {
       const row = await trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
       if (!row) return null;
-      if (row.status === 'queued') {
+      if (row.status === 'queued' || row.status === 'waiting') {
         const done = await trx.updateTable('jobs').set({
           status: 'canceled', error: jsonb(CANCELED), finished_at: sql`now()`, updated_at: sql`now()`,
         }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
@@ -105,6 +109,7 @@ export class PgJobStore implements JobStore {
         await writeEvents(trx, [
           { type: 'status', jobId: id, status: 'canceled', attempts: done.attempts, error: CANCELED },
           { type: 'done', jobId: id, status: 'canceled', error: CANCELED },
+          ...(await settleDependents(trx, id, 'canceled')).events,
         ]);
         return { job, canceled: 'now' };
       }

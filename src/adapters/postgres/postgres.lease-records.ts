@@ -1,3 +1,4 @@
+import { settleDependents } from './postgres.chains.js';
 import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
@@ -196,11 +197,25 @@ export class PgLeaseRecords implements LeaseRecords {
       progress: status === 'succeeded' ? 1 : sql`progress`, ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
     }).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
     const job = (await loadJob(trx, row))!;
+    // Jobs waiting on this one are released (or ended) in the same transaction as its ending.
+    const chained = await settleDependents(trx, jobId, status);
     await writeEvents(trx, [
       { type: 'status', jobId, status, attempts: row.attempts, error },
       { type: 'done', jobId, status, error },
+      ...chained.events,
     ]);
-    return { applied: true, job };
+    return { applied: true, job, released: chained.released };
+  }
+
+  /** Running → queued, runnable now, the attempt given back (a busy worker handing back a solo job). */
+  async release(lease: Lease): Promise<boolean> {
+    return this.pg.run((db) => db.transaction().execute(async (trx) => {
+      const row = await this.lockLease(trx, lease);
+      if (!row) return false;
+      const queued = await this.requeue(trx, row, 0, row.error, { attempts: Math.max(0, row.attempts - 1) });
+      await writeEvents(trx, [{ type: 'status', jobId: row.id, status: 'queued', attempts: queued.attempts }]);
+      return true;
+    }));
   }
 
   private requeue(trx: Transaction<Schema>, row: JobRow, delayMs: number, error: JobError | null, extra: { attempts?: number; solo?: boolean } = {}): Promise<JobRow> {
@@ -228,7 +243,8 @@ export class PgLeaseRecords implements LeaseRecords {
           status: ended.status, error: jsonb<JobError | null>(ended.error), ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
         }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
         events.push({ type: 'status', jobId: row.id, status: ended.status, attempts: done.attempts, error: ended.error },
-          { type: 'done', jobId: row.id, status: ended.status, error: ended.error });
+          { type: 'done', jobId: row.id, status: ended.status, error: ended.error },
+          ...(await settleDependents(trx, row.id, ended.status)).events);
         out.push({ job: (await loadJob(trx, done))!, retryAt: null });
         continue;
       }

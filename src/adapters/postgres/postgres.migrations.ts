@@ -81,6 +81,23 @@ const MIGRATIONS: Record<string, string> = {
       FROM jobs
       WHERE processor = 'orientation' AND meta->>'source' = 'compat:seed003';
   `,
+  // Chains: a job may take its input from another job's output and wait ('waiting') for it;
+  // live workers for GET /v1/workers.
+  '003_chains_workers': `
+    ALTER TABLE jobs DROP CONSTRAINT jobs_status_check;
+    ALTER TABLE jobs ADD CONSTRAINT jobs_status_check CHECK (status IN ('waiting','queued','running','succeeded','failed','canceled'));
+    ALTER TABLE jobs ADD COLUMN upstream_job text, ADD COLUMN upstream_output text;
+    CREATE INDEX jobs_upstream ON jobs (upstream_job) WHERE upstream_job IS NOT NULL;
+    CREATE TABLE workers (
+      id text PRIMARY KEY,
+      node text NOT NULL,
+      pid integer NOT NULL,
+      processors jsonb NOT NULL,
+      running jsonb NOT NULL,
+      started_at timestamptz NOT NULL,
+      last_seen_at timestamptz NOT NULL DEFAULT now()
+    );
+  `,
 };
 
 const provider: MigrationProvider = {

@@ -33,6 +33,8 @@ export interface JobsTable {
   webhook: string | null;
   cancel_requested: Defaulted<boolean>;
   solo: Defaulted<boolean>;
+  upstream_job: Defaulted<string | null>;
+  upstream_output: Defaulted<string | null>;
   run_at: Defaulted<Date>;
   lease_owner: string | null;
   lease_token: string | null;
@@ -59,10 +61,21 @@ export interface EventsTable {
   created_at: Defaulted<Date>;
 }
 
+export interface WorkersTable {
+  id: string;
+  node: string;
+  pid: number;
+  processors: Json<string[]>;
+  running: Json<string[]>;
+  started_at: Date;
+  last_seen_at: Defaulted<Date>;
+}
+
 export interface Schema {
   jobs: JobsTable;
   job_outputs: JobOutputsTable;
   events: EventsTable;
+  workers: WorkersTable;
 }
 
 export type JobRow = Selectable<JobsTable>;
@@ -89,6 +102,7 @@ export function rowToJob(row: JobRow, outputs: JobOutput[]): Job {
     idempotencyKey: row.idempotency_key,
     meta: row.meta,
     webhook: row.webhook,
+    upstream: row.upstream_job ? { job: row.upstream_job, output: row.upstream_output! } : null,
     cancelRequested: row.cancel_requested,
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,

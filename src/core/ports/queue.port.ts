@@ -33,6 +33,8 @@ export interface FinishOutcome {
   job: Job | null;
   /** After `fail` with attempts left: queued again, runnable from this time (ms since the epoch). */
   retryAt?: number;
+  /** Chained jobs this ending released (now queued, to be enqueued where the queue is elsewhere). */
+  released?: Job[];
 }
 
 export interface HeartbeatAnswer {
