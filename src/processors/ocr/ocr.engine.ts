@@ -64,7 +64,9 @@ export async function runOcr(ctx: ProcessorContext, input: FileInput, params: Oc
   ctx.signal.throwIfAborted();
   ctx.progress(0.1, 'recognising text');
 
-  const page = engine.native
+  // BMP is the one format handed over undecoded (sharp has no BMP reader), and the command's
+  // Leptonica refuses compressed (RLE) BMPs, which tesseract.js's decoder reads: BMP goes there.
+  const page = engine.native && image.format !== 'bmp'
     ? await recognizeWithCommand(ctx, engine.native, image, langs, params)
     : await recognizeWithWasm(ctx, image, langs, params, concurrency);
   // Tesseract cannot be interrupted inside a page; a cancel that arrived as it finished lands here.
@@ -99,7 +101,7 @@ interface RecognisedPage {
 }
 
 async function recognizeWithCommand(ctx: ProcessorContext, tool: NativeTesseract, image: PreparedImage, langs: ResolvedLanguages, params: OcrParams): Promise<RecognisedPage> {
-  const out = await recognizeNative(tool, image.data, image.format, {
+  const out = await recognizeNative(tool, image.data, {
     langs,
     psm: params.psm,
     dpi: image.dpi,

@@ -105,9 +105,9 @@ function exec(bin: string, args: string[], signal: AbortSignal): Promise<{ code:
   });
 }
 
-/** `image` is what `prepareImage` made: PGM/PPM, or a BMP file's own bytes. */
-export async function recognizeNative(tool: NativeTesseract, image: Buffer, format: string, opts: NativeRunOptions): Promise<NativePage> {
-  const input = path.join(opts.tmpdir, format === 'bmp' ? 'page.bmp' : 'page.pnm');
+/** `image` is a binary PGM or PPM, as `prepareImage` makes it. */
+export async function recognizeNative(tool: NativeTesseract, image: Buffer, opts: NativeRunOptions): Promise<NativePage> {
+  const input = path.join(opts.tmpdir, 'page.pnm');
   const outBase = path.join(opts.tmpdir, 'page');
   await writeFile(input, image);
   const args = [
