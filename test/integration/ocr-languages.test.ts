@@ -112,7 +112,7 @@ for (const [name, config] of ENGINES) {
   });
 
   test(`${name}: simplified Chinese text is read with a CER under 5 % (spaces not scored)`, async () => {
-    const file = await renderText(dir, `zh-${name.length}.png`, CHINESE, { font: 'Noto-Sans-CJK-SC', pointsize: 32 });
+    const file = await renderText(dir, `zh-${name.length}.png`, CHINESE, { font: 'WenQuanYi-Zen-Hei', pointsize: 32 });
     const result = await ocr(file, 'chi_sim', config);
     const cer = characterErrorRate(noSpaces(result.text), noSpaces(CHINESE));
     assert.ok(cer < 0.05, `CER ${cer.toFixed(4)}: ${result.text}`);
@@ -123,7 +123,7 @@ for (const [name, config] of ENGINES) {
 
 test('Chinese and English on one page with chi_sim+eng', async () => {
   const text = '我们的图书馆每天早上八点开门。\nThe library opens at 8 every morning.';
-  const file = await renderText(dir, 'mixed.png', text, { font: 'Noto-Sans-CJK-SC', pointsize: 32 });
+  const file = await renderText(dir, 'mixed.png', text, { font: 'WenQuanYi-Zen-Hei', pointsize: 32 });
   const result = await ocr(file, 'chi_sim+eng', native);
   assert.equal(result.language, 'chi_sim+eng');
   assert.match(result.text, /The library opens at 8 every morning\./);
