@@ -39,7 +39,8 @@ let engineLoaded = false;
  */
 export const ocrProcessor = defineProcessor({
   name: 'ocr',
-  version: '1',
+  // 2: the tesseract command and tessdata folders' models (the results of a page may differ from 1's).
+  version: '2',
   title: 'Text recognition (OCR)',
   description: 'Finds the printed text in an image: the text, its mean confidence, and blocks, lines and words with bounding boxes and confidences. Optional hOCR and TSV files.',
   input: { kind: 'file', accept: OCR_IMAGE_TYPES },
