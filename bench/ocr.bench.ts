@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}; load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}. Run: \`npx tsx bench/ocr.bench.ts --rounds ${ROUNDS}\` (${new Date().toISOString().slice(0, 10)}).`);
     lines.push('');
-    lines.push(`Pages: ${pages.length} (12 rendered, 5 fixtures of test/fixtures/ocr); ${PARALLEL} in flight on both sides; psm 3; median of ${ROUNDS} rounds. ${tessVersion}; Debian eng data tesseract-ocr-eng ${debData} (tessdata_fast).`);
+    lines.push(`Pages: ${pages.length} = 12 rendered pages (24 lines each, six fonts, 16–26 px; 4 clean PNG, 4 blurred and noisy PNG, 4 tilted JPEG q75; ground truth = the rendered text) + the 5 fixtures of test/fixtures/ocr. ${PARALLEL} in flight on both sides (the command as ${PARALLEL} processes with OMP_THREAD_LIMIT=1); psm 3; median of ${ROUNDS} rounds. ${tessVersion}; Debian eng data tesseract-ocr-eng ${debData} (tessdata_fast).`);
     lines.push('');
     lines.push('| engine | what | pages/s (wall) | × cli | CPU-s/page | × cli (by CPU) | CER all | CER rendered | CER fixtures |');
     lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
