@@ -39,6 +39,7 @@ export const ConfigSchema = Type.Object({
     ffmpeg: Type.String({ default: 'ffmpeg' }),
     ffprobe: Type.String({ default: 'ffprobe' }),
     ytDlp: Type.String({ default: 'yt-dlp' }),
+    tesseract: Type.String({ default: 'tesseract', description: 'The Tesseract command OCR runs when installed (4.0 or later); empty: always tesseract.js.' }),
     ytDlpCookies: Type.Optional(Type.String({ description: 'A cookies.txt for sites that require sign-in.' })),
   }, { default: {} }),
   models: Type.Object({

@@ -90,6 +90,8 @@ export interface ProcessorDefinition<P extends TSchema = TSchema, R = unknown> {
   readonly testOnly?: boolean;
   /** Optional readiness check (model file present, tool installed); reported by /ready. */
   check?(config: AppConfig): Promise<{ ok: boolean; detail?: string }>;
+  /** Optional facts that depend on the installation (languages found, engine used); shown as `details` in /v1/processors. */
+  details?(config: AppConfig): Promise<Record<string, unknown>>;
   /**
    * Optional cheap pre-check of an uploaded input, run by the API at submit time so that obviously
    * bad input gets a 4xx at once (wrong type, image header claiming too many pixels, audio too long).

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { AppConfig } from '../../config/config.schema.js';
 import type { JobService } from '../../core/jobs.service.js';
 import type { ProcessorDefinition } from '../../core/processor.types.js';
 import { concurrencyLimits } from '../../worker/job-worker.js';
 
-export function processorView(p: ProcessorDefinition<any, any>, concurrency: number) {
+export async function processorView(p: ProcessorDefinition<any, any>, concurrency: number, config: AppConfig) {
   return {
     name: p.name,
     version: p.version,
@@ -14,6 +15,7 @@ export function processorView(p: ProcessorDefinition<any, any>, concurrency: num
     params: p.params,
     policy: { ...p.policy, concurrency },
     notes: p.notes ?? null,
+    details: p.details ? await p.details(config) : null,
   };
 }
 
@@ -23,13 +25,13 @@ export async function processorsRoutes(app: FastifyInstance, jobs: JobService) {
   }, async () => {
     const list = jobs.processors();
     const limits = concurrencyLimits(jobs.config, list);
-    return { items: list.map((p) => processorView(p, limits[p.name]!)) };
+    return { items: await Promise.all(list.map((p) => processorView(p, limits[p.name]!, jobs.config))) };
   });
 
   app.get('/v1/processors/:name', {
     schema: { tags: ['processors'], summary: 'One processor', params: Type.Object({ name: Type.String() }) },
   }, async (request) => {
     const p = jobs.processor((request.params as { name: string }).name);
-    return processorView(p, concurrencyLimits(jobs.config, [p])[p.name]!);
+    return processorView(p, concurrencyLimits(jobs.config, [p])[p.name]!, jobs.config);
   });
 }

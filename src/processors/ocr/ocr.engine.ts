@@ -1,14 +1,22 @@
-import { createRequire } from 'node:module';
 import { InputError, MediaflowError, isMediaflowError } from '../../core/errors.js';
 import type { FileInput, ProcessorContext } from '../../core/processor.types.js';
-import { prepareImage } from './ocr.image.js';
-import { resolveLanguages } from './ocr.languages.js';
+import type Tesseract from 'tesseract.js';
+import { prepareImage, type PreparedImage } from './ocr.image.js';
+import { chooseEngine, engineLabel } from './ocr.engine-choice.js';
+import { resolveLanguages, type ResolvedLanguages } from './ocr.languages.js';
+import { recognizeNative } from './ocr.native-run.js';
+import type { NativeTesseract } from './ocr.native.js';
 import { OcrPool, type OcrPoolStats } from './ocr.pool.js';
-import { TSV_HEADER, hocrDocument, toOcrResult, type OcrResult } from './ocr.result.js';
+import { TSV_HEADER, hocrDocument, hocrPageDiv, pageFromTesseractJs, pageFromTsv, toOcrResult, type EnginePage, type OcrResult } from './ocr.result.js';
 
 /**
  * The OCR job itself: loaded by `ocr/index.ts` with a dynamic import, so only processes that run OCR
  * jobs load sharp's decoder and tesseract.js.
+ *
+ * Two engines, one result: the installed `tesseract` command when there is one (config
+ * `tools.tesseract`; one process per page), else tesseract.js (the same Tesseract in WebAssembly, in
+ * pooled worker threads, nothing to install). Both read the same language files, give the same
+ * result tree and write the same text/hOCR/TSV outputs.
  */
 
 export interface OcrParams {
@@ -42,17 +50,6 @@ export async function shutdownOcrPool(): Promise<void> {
   await pool?.shutdown();
 }
 
-let engineName: string | undefined;
-function engineLabel(tesseractVersion: string | undefined): string {
-  if (!engineName) {
-    const require = createRequire(import.meta.url);
-    const { version } = require('tesseract.js/package.json') as { version: string };
-    engineName = `tesseract.js ${version}`;
-  }
-  const core = tesseractVersion?.match(/^\d+\.\d+\.\d+/)?.[0];
-  return core ? `${engineName} (Tesseract ${core})` : engineName;
-}
-
 export async function runOcr(ctx: ProcessorContext, input: FileInput, params: OcrParams, concurrency: number): Promise<OcrResult> {
   ctx.signal.throwIfAborted();
   // The schema already limits psm; checked again because 0–2 would start a worker that cannot work
@@ -60,13 +57,69 @@ export async function runOcr(ctx: ProcessorContext, input: FileInput, params: Oc
   if (!Number.isInteger(params.psm) || params.psm < 3 || params.psm > 13) {
     throw new InputError('PARAMS_INVALID', `psm must be an integer from 3 to 13; got ${JSON.stringify(params.psm)}`);
   }
-  const langs = resolveLanguages(params.lang, ctx.config);
+  const engine = await chooseEngine(ctx.config);
+  const langs = resolveLanguages(params.lang, ctx.config, { folders: engine.folders });
   ctx.progress(0.02, 'reading image');
   const image = await prepareImage(input.path, input.mime, ctx.config.limits.maxImagePixels);
   ctx.signal.throwIfAborted();
   ctx.progress(0.1, 'recognising text');
 
-  let page;
+  // BMP is the one format handed over undecoded (sharp has no BMP reader), and the command's
+  // Leptonica refuses compressed (RLE) BMPs, which tesseract.js's decoder reads: BMP goes there.
+  const page = engine.native && image.format !== 'bmp'
+    ? await recognizeWithCommand(ctx, engine.native, image, langs, params)
+    : await recognizeWithWasm(ctx, image, langs, params, concurrency);
+  // Tesseract cannot be interrupted inside a page; a cancel that arrived as it finished lands here.
+  ctx.signal.throwIfAborted();
+
+  const result = toOcrResult(page.page, {
+    language: langs.key,
+    psm: params.psm,
+    image: { width: image.width, height: image.height, format: image.format, dpi: image.dpi ?? null },
+    engine: page.engine,
+  });
+
+  ctx.progress(0.96, 'writing outputs');
+  await ctx.output('text.txt', Buffer.from(result.text ? `${result.text}\n` : '', 'utf8'), 'text/plain; charset=utf-8');
+  if (params.hocr && page.hocrDiv != null) {
+    await ctx.output('text.hocr', Buffer.from(hocrDocument(page.hocrDiv, page.engine), 'utf8'), 'text/html; charset=utf-8');
+  }
+  if (params.tsv && page.tsvRows != null) {
+    await ctx.output('text.tsv', Buffer.from(TSV_HEADER + page.tsvRows, 'utf8'), 'text/tab-separated-values; charset=utf-8');
+  }
+  ctx.progress(1, 'done');
+  return result;
+}
+
+interface RecognisedPage {
+  page: EnginePage;
+  engine: string;
+  /** The hOCR page `<div>`, when asked for. */
+  hocrDiv?: string;
+  /** TSV rows without the header, when asked for. */
+  tsvRows?: string;
+}
+
+async function recognizeWithCommand(ctx: ProcessorContext, tool: NativeTesseract, image: PreparedImage, langs: ResolvedLanguages, params: OcrParams): Promise<RecognisedPage> {
+  const out = await recognizeNative(tool, image.data, {
+    langs,
+    psm: params.psm,
+    dpi: image.dpi,
+    hocr: params.hocr,
+    tmpdir: ctx.tmpdir,
+    signal: ctx.signal,
+  });
+  const rows = out.tsv.startsWith('level\t') ? out.tsv.slice(out.tsv.indexOf('\n') + 1) : out.tsv;
+  return {
+    page: pageFromTsv(out.tsv, out.text),
+    engine: `tesseract ${tool.version}`,
+    hocrDiv: out.hocr != null ? hocrPageDiv(out.hocr) : undefined,
+    tsvRows: rows,
+  };
+}
+
+async function recognizeWithWasm(ctx: ProcessorContext, image: PreparedImage, langs: ResolvedLanguages, params: OcrParams, concurrency: number): Promise<RecognisedPage> {
+  let page: Tesseract.Page;
   try {
     page = await ocrPool(concurrency).recognize({ langs, psm: params.psm }, image.data, {
       // A PGM/PPM carries no resolution; pass the one the file declares, as the `tesseract` command would
@@ -85,25 +138,10 @@ export async function runOcr(ctx: ProcessorContext, input: FileInput, params: Oc
     }
     throw new MediaflowError('INTERNAL', `OCR failed: ${message}`, { cause: err });
   }
-  // Tesseract cannot be interrupted inside a page; a cancel that arrived as it finished lands here.
-  ctx.signal.throwIfAborted();
-
-  const engine = engineLabel(page.version);
-  const result = toOcrResult(page, {
-    language: langs.key,
-    psm: params.psm,
-    image: { width: image.width, height: image.height, format: image.format, dpi: image.dpi ?? null },
-    engine,
-  });
-
-  ctx.progress(0.96, 'writing outputs');
-  await ctx.output('text.txt', Buffer.from(result.text ? `${result.text}\n` : '', 'utf8'), 'text/plain; charset=utf-8');
-  if (params.hocr && page.hocr != null) {
-    await ctx.output('text.hocr', Buffer.from(hocrDocument(page.hocr, engine), 'utf8'), 'text/html; charset=utf-8');
-  }
-  if (params.tsv && page.tsv != null) {
-    await ctx.output('text.tsv', Buffer.from(TSV_HEADER + page.tsv, 'utf8'), 'text/tab-separated-values; charset=utf-8');
-  }
-  ctx.progress(1, 'done');
-  return result;
+  return {
+    page: pageFromTesseractJs(page),
+    engine: engineLabel(page.version),
+    hocrDiv: page.hocr ?? undefined,
+    tsvRows: page.tsv ?? undefined,
+  };
 }

@@ -54,8 +54,9 @@ function declaredDpi(density: number | undefined, unit: string | undefined): num
  *
  * Why decode here and hand over raw PGM/PPM: one decoder (sharp) for every format, with EXIF
  * orientation, transparency, 16-bit and CMYK handled the same way as in the other processors, and
- * nothing left for the WebAssembly engine to decode. bench/ocr.bench.ts measured the same CPU time
- * and the same error rate as passing the original file to tesseract.js. Colour stays colour (PPM),
+ * nothing left for either engine to decode (the `tesseract` command reads PGM/PPM natively). The
+ * benchmark measured the same CPU time and the same error rate as passing the original file to
+ * tesseract.js, and the command gives the same text on it as on the original. Colour stays colour (PPM),
  * not luminance: Tesseract thresholds colour pages its own way, and a grey conversion first cost
  * characters on a fixture. Grey files go as PGM, a third of the bytes.
  */
