@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, ROOT, tempDir } from '../helpers/server.js';
 import { renderText } from '../helpers/text-images.js';
@@ -40,6 +40,24 @@ test('the CLI explains its mistakes: unknown processor, bad param, --help', () =
     const cfg = cli(['serve', '--port', 'abc'], dir);
     assert.equal(cfg.status, 2);
     assert.match(cfg.stderr, /Invalid configuration[\s\S]*port/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('mediaflow run … --then chains steps: an image upscaled, then read by OCR', async () => {
+  const dir = tempDir();
+  try {
+    const img = await renderText(dir, 'small.png', 'Chained steps', { pointsize: 22 });
+    const out = path.join(dir, 'out');
+    const r = cli(['run', 'upscale', img, '--param', 'scale=2', '-o', out, '--then', 'ocr?psm=6', '--json'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const upscaled = readdirSync(path.join(out, '1-upscale')).filter((f) => f.endsWith('.png'));
+    assert.equal(upscaled.length, 1);
+    assert.match(readFileSync(path.join(out, '2-ocr', 'text.txt'), 'utf8'), /Chained steps/);
+    const bad = cli(['run', 'upscale', img, '--param', 'scale=2', '-o', out, '--then', 'ocr:nope.png'], dir);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /UPSTREAM_OUTPUT_MISSING/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

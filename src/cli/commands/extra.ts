@@ -20,7 +20,7 @@ export function registerExtraCommands(program: Command) {
     .option('-o, --out <dir>', 'folder for the fragments', 'recordings')
     .option('--allow-private', 'allow a stream on a private/loopback address (e.g. a camera on the LAN)')
     .option('--json', 'print the result as JSON only')
-    .action((url: string, opts) => runLocal('record-stream', url, {
+    .action(async (url: string, opts) => void await runLocal('record-stream', url, {
       recording_duration: opts.recordingDuration, max_fragment_duration: opts.maxFragmentDuration, format: opts.format,
     }, { ...opts, extra: opts.allowPrivate ? { network: { allowPrivate: true } } : {} }));
 
@@ -31,7 +31,7 @@ export function registerExtraCommands(program: Command) {
     .option('--video', 'a video page (YouTube and the other sites yt-dlp supports) instead of a file')
     .option('--allow-private', 'allow a private/loopback address')
     .option('--json', 'print the result as JSON only')
-    .action((url: string, opts) => runLocal(opts.video ? 'download-video' : 'download', url, {}, {
+    .action(async (url: string, opts) => void await runLocal(opts.video ? 'download-video' : 'download', url, {}, {
       ...opts, extra: opts.allowPrivate ? { network: { allowPrivate: true } } : {},
     }));
 }

@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { validateParams } from '../../core/params.js';
 import { mimeMatches, sniffMime } from '../../media/sniff.js';
 import { downloadToFile } from '../../net/index.js';
-import type { JobInput } from '../../core/processor.types.js';
+import type { JobInput, OutputInfo } from '../../core/processor.types.js';
 import { getProcessor, enabledProcessors } from '../../processors/registry.js';
 import { createLocalContext, fileInputFromPath } from '../../worker/local-context.js';
 import { configFrom, withConfigOptions } from '../options.js';
@@ -26,9 +26,59 @@ export function registerRun(program: Command) {
     .argument('<input>', 'a file path, or a URL')
     .option('--param <key=value>', 'a processor parameter (repeatable)', collectParam, {})
     .option('-o, --out <dir>', 'output folder', 'mediaflow-out')
+    .option('--then <step>', 'then run another processor on an output of the step before: processor[:output][?key=value&…] (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--json', 'print the result as JSON only')
-    .addHelpText('after', () => `\nProcessors: ${enabledProcessors(false).map((p) => p.name).join(', ')}`)
-    .action((name: string, inputArg: string, opts) => runLocal(name, inputArg, opts.param, opts));
+    .addHelpText('after', () => `\nProcessors: ${enabledProcessors(false).map((p) => p.name).join(', ')}\n`
+      + 'Chain example: mediaflow run download https://example.org/song.mp3 --then separate --then \'upscale:cover.png?scale=4\'')
+    .action(async (name: string, inputArg: string, opts) => {
+      if (!opts.then.length) return void (await runLocal(name, inputArg, opts.param, opts));
+      await runChain([{ processor: name, params: opts.param }, ...opts.then.map(parseThen)], inputArg, opts);
+    });
+}
+
+/** One `--then` step: `processor[:output][?key=value&…]`. */
+export interface ChainStep {
+  processor: string;
+  /** The output of the step before to take (default: the first one this processor accepts). */
+  output?: string;
+  params: Record<string, unknown>;
+}
+
+export function parseThen(spec: string): ChainStep {
+  const [head, query = ''] = spec.split('?', 2) as [string, string?];
+  const [processor, output] = head.split(':', 2) as [string, string?];
+  if (!processor) throw new InputError('INVALID_REQUEST', `--then expects processor[:output][?key=value], got ${JSON.stringify(spec)}`);
+  return { processor, output: output || undefined, params: Object.fromEntries(new URLSearchParams(query)) };
+}
+
+/**
+ * Runs steps one after the other here and now: each step's outputs go to `<out>/<n>-<processor>/`,
+ * and the next step takes the named output (or the first output whose type it accepts).
+ */
+export async function runChain(steps: ChainStep[], inputArg: string, opts: RunLocalOptions): Promise<unknown[]> {
+  const config = configFrom(opts as unknown as Record<string, unknown>, opts.extra ?? {});
+  const results: unknown[] = [];
+  let input = inputArg;
+  for (const [i, step] of steps.entries()) {
+    const out = path.join(opts.out, `${i + 1}-${step.processor}`);
+    const r = await runLocal(step.processor, input, step.params, { ...opts, out });
+    results.push(r.result);
+    const next = steps[i + 1];
+    if (!next) break;
+    const nextProcessor = getProcessor(next.processor, config.enableTestProcessors);
+    if (!nextProcessor) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${next.processor}`);
+    const accept = nextProcessor.input.kind === 'file' ? nextProcessor.input.accept : [];
+    const pick = next.output
+      ? r.outputs.find((o) => o.name === next.output)
+      : r.outputs.find((o) => mimeMatches(o.mime, accept));
+    if (!pick) {
+      throw new InputError(next.output ? 'UPSTREAM_OUTPUT_MISSING' : 'INPUT_UNSUPPORTED_TYPE',
+        next.output ? `${step.processor} wrote no output ${JSON.stringify(next.output)} (it wrote ${r.outputs.map((o) => o.name).join(', ') || 'none'})`
+          : `${step.processor} wrote no output that ${next.processor} accepts (${accept.join(', ')})`);
+    }
+    input = path.join(out, pick.name);
+  }
+  return results;
 }
 
 export interface RunLocalOptions {
@@ -46,7 +96,7 @@ export interface RunLocalOptions {
  * the outputs are written to `out/`, progress goes to stderr, the result JSON to stdout and
  * `out/result.json`. Ctrl-C cancels (processors keep what they finished, e.g. recorded fragments).
  */
-export async function runLocal(name: string, inputArg: string, rawParams: Record<string, unknown>, opts: RunLocalOptions) {
+export async function runLocal(name: string, inputArg: string, rawParams: Record<string, unknown>, opts: RunLocalOptions): Promise<{ result: unknown; outputs: OutputInfo[] }> {
   const config = configFrom(opts as unknown as Record<string, unknown>, opts.extra ?? {});
   const processor = getProcessor(name, config.enableTestProcessors);
   if (!processor) throw new InputError('PROCESSOR_UNKNOWN', `Unknown processor ${name}; known: ${enabledProcessors(config.enableTestProcessors).map((p) => p.name).join(', ')}`);
@@ -86,6 +136,7 @@ export async function runLocal(name: string, inputArg: string, rawParams: Record
     bar?.done();
     await writeFile(path.join(path.resolve(opts.out), 'result.json'), JSON.stringify(result, null, 2));
     console.log(JSON.stringify(result, null, opts.json ? 0 : 2));
+    return { result, outputs: ctx.outputs };
   } finally {
     bar?.done();
     await ctx.dispose();
