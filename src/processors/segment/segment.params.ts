@@ -29,6 +29,7 @@ export const SegmentParamsSchema = Type.Object({
   ...segmentationParamProperties,
   max_instances: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Keep at most this many objects (best scores first for models, largest first for the built-in engine).' }),
   overlay: Type.Boolean({ default: false, description: 'Also write `overlay.png`: the image with each mask coloured, its id and its principal axis drawn.' }),
+  crop: Type.Boolean({ default: false, description: 'Also write `crop.png`: the largest object\'s bounding box cut from the image (to chain into `upscale` or `ocr`).' }),
 }, { additionalProperties: false });
 
 export type SegmentParams = Static<typeof SegmentParamsSchema>;

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { InputError } from '../../core/errors.js';
 import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
 import { loadImage } from './segment.image.js';
@@ -29,6 +30,12 @@ export async function runSegment(ctx: ProcessorContext, input: JobInput, params:
       axis: o.moments.elongation >= AXIS_MIN_ELONGATION,
     })));
     await ctx.output('overlay.png', png, 'image/png');
+  }
+  if (params.crop && result.instances.length) {
+    const largest = result.instances.reduce((a, b) => (b.area > a.area ? b : a));
+    const [left, top, width, height] = largest.bbox;
+    const png = await sharp(input.path).rotate().extract({ left, top, width: Math.max(1, width), height: Math.max(1, height) }).png().toBuffer();
+    await ctx.output('crop.png', png, 'image/png');
   }
   ctx.progress(1, 'done');
   return result;
