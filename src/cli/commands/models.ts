@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fetchModelByRef, listModels } from '../../models/models.service.js';
+import { fetchModelByRef, listModels } from '../../models/index.js';
 import { configFrom, withConfigOptions } from '../options.js';
 import { progressLine } from '../progress-line.js';
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { InputError } from '../../core/errors.js';
-import { checkModel } from '../../media/models/index.js';
+import { checkModel } from '../../models/index.js';
 import { defineProcessor } from '../../core/processor.types.js';
 import type { SeparateParams, SeparateResult } from './separate.run.js';
 
