@@ -15,6 +15,7 @@ import { getProcessor } from '../../src/processors/registry.js';
 import { createLocalContext, fileInputFromPath } from '../../src/worker/local-context.js';
 import { convertImage, paragraph, renderText, writeExifRotatedJpeg, writeHugePngHeader } from '../helpers/text-images.js';
 import { characterErrorRate } from '../helpers/text-metrics.js';
+import { inputError } from '../helpers/assertions.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/ocr');
 const config = defaultConfig({ data: os.tmpdir() });
@@ -54,15 +55,6 @@ async function ocr(file: string, opts: RunOptions = {}): Promise<{ result: OcrRe
 }
 
 const words = (r: OcrResult): OcrWord[] => r.blocks.flatMap((b) => b.lines.flatMap((l) => l.words));
-
-function assertInputError(code: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected an InputError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.retryable, false);
-    return true;
-  };
-}
 
 test('ocr is registered and light: no engine loaded by the definition', () => {
   assert.equal(getProcessor('ocr', false), ocrProcessor);
@@ -210,7 +202,7 @@ test('a language whose data package is not installed gives OCR_LANG_UNAVAILABLE 
   const file = await renderText(dir, 'lang.png', 'hello');
   const before = ocrPoolStats()!;
   await assert.rejects(ocr(file, { params: { lang: 'eng+xyz' } }), (err: unknown) => {
-    assertInputError('OCR_LANG_UNAVAILABLE')(err);
+    inputError('OCR_LANG_UNAVAILABLE')(err);
     const e = err as InputError;
     assert.equal(e.status, 400);
     assert.match(e.message, /@tesseract\.js-data\/xyz/);
@@ -218,7 +210,7 @@ test('a language whose data package is not installed gives OCR_LANG_UNAVAILABLE 
     assert.ok((e.details?.installed as string[]).includes('eng'));
     return true;
   });
-  await assert.rejects(ocr(file, { params: { lang: '../../etc' } }), assertInputError('PARAMS_INVALID'));
+  await assert.rejects(ocr(file, { params: { lang: '../../etc' } }), inputError('PARAMS_INVALID'));
   assert.equal(ocrPoolStats()!.created, before.created, 'no worker started for a refused language');
 });
 
@@ -244,18 +236,18 @@ test('every accepted format is read: JPEG with EXIF rotation, WebP, TIFF, BMP, G
 test('refuses a text file, a truncated PNG, a 100000×100000 header and a truncated BMP with clear InputErrors', async () => {
   const txt = path.join(dir, 'notes.txt');
   await writeFile(txt, 'this is not an image\n'.repeat(20));
-  await assert.rejects(ocr(txt), assertInputError('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(ocr(txt), inputError('INPUT_UNSUPPORTED_TYPE'));
   // The same bytes labelled as a PNG by a careless caller still fail cleanly.
   await assert.rejects(ocr(txt, { mime: 'image/png' }), (err: unknown) => isMediaflowError(err) && ['INPUT_CORRUPT', 'INPUT_UNSUPPORTED_TYPE'].includes(err.code));
 
   const png = await readFile(path.join(FIXTURES, 'phototest_2.png'));
   const truncated = path.join(dir, 'truncated.png');
   await writeFile(truncated, png.subarray(0, Math.floor(png.length / 2)));
-  await assert.rejects(ocr(truncated), assertInputError('INPUT_CORRUPT'));
+  await assert.rejects(ocr(truncated), inputError('INPUT_CORRUPT'));
 
   const huge = await writeHugePngHeader(path.join(dir, 'huge.png'), 100_000, 100_000);
   await assert.rejects(ocr(huge), (err: unknown) => {
-    assertInputError('IMAGE_TOO_LARGE')(err);
+    inputError('IMAGE_TOO_LARGE')(err);
     assert.match((err as Error).message, /100000×100000/);
     return true;
   });
@@ -263,7 +255,7 @@ test('refuses a text file, a truncated PNG, a 100000×100000 header and a trunca
   const bmp = await readFile(await convertImage(await renderText(dir, 'b.png', 'cut'), path.join(dir, 'b.bmp')));
   const cutBmp = path.join(dir, 'cut.bmp');
   await writeFile(cutBmp, bmp.subarray(0, bmp.length - 100));
-  await assert.rejects(ocr(cutBmp), assertInputError('INPUT_CORRUPT'));
+  await assert.rejects(ocr(cutBmp), inputError('INPUT_CORRUPT'));
 });
 
 test('cancellation: an aborted job stops, its busy worker is ended, and the next job gets a fresh one', async () => {

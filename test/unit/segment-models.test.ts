@@ -10,6 +10,7 @@ import { defaultConfig } from '../../src/config/load-config.js';
 import { isMediaflowError } from '../../src/core/errors.js';
 import { fetchModel, fetchModelByRef, listModels, MODEL_CATALOGUE, modelCacheDir, segmentationModels } from '../../src/models/index.js';
 import { checkEngine, engineNames, resolveEngine } from '../../src/processors/segment/onnx/model.resolve.js';
+import { errorCode } from '../helpers/assertions.js';
 
 let server: http.Server;
 let base: string;
@@ -55,16 +56,6 @@ after(async () => {
 
 function configIn(sub: string, extra: Record<string, unknown> = {}) {
   return defaultConfig({ data: path.join(dir, sub), network: { idleTimeoutMs: 300 }, ...extra });
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (err) {
-    assert.ok(isMediaflowError(err), String(err));
-    return err.code;
-  }
 }
 
 async function cacheFiles(config: ReturnType<typeof configIn>): Promise<string[]> {
