@@ -15,10 +15,10 @@ export async function rejectsWith(p: Promise<unknown>, code: string, retryable?:
   return err;
 }
 
-/** For `assert.rejects`/`assert.throws`: a MediaflowError of this code that is not retried. */
-export function finalError(code: string) {
+/** For `assert.rejects`/`assert.throws`: an error of this class (MediaflowError unless given) and code, that is not retried. */
+export function finalError(code: string, type: typeof MediaflowError = MediaflowError) {
   return (err: unknown): true => {
-    assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
+    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
     assert.equal(err.code, code, err.message);
     assert.equal(err.retryable, false, err.message);
     return true;
@@ -27,12 +27,7 @@ export function finalError(code: string) {
 
 /** For `assert.rejects`/`assert.throws`: the client's fault, an InputError of this code (never retried). */
 export function inputError(code: string) {
-  return (err: unknown): true => {
-    assert.ok(err instanceof InputError, `expected an InputError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.retryable, false, err.message);
-    return true;
-  };
+  return finalError(code, InputError);
 }
 
 /** The code `p` rejects with, or `'no error'`; for tables of inputs and the code each must get. */
