@@ -104,7 +104,10 @@ export interface ProcessorDefinition<P extends TSchema = TSchema, R = unknown> {
   shutdown?(): Promise<void>;
 }
 
-/** Helper that keeps the params type of a processor definition inferred from its schema. */
-export function defineProcessor<P extends TSchema, R>(def: ProcessorDefinition<P, R>): ProcessorDefinition<P, R> {
+/**
+ * Helper that keeps the params type of a processor definition inferred from its schema, and its
+ * name as a literal type (so the registry can check that each definition is filed under its name).
+ */
+export function defineProcessor<P extends TSchema, R, N extends string>(def: ProcessorDefinition<P, R> & { readonly name: N }): ProcessorDefinition<P, R> & { readonly name: N } {
   return def;
 }

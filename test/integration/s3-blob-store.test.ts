@@ -15,6 +15,7 @@ import { S3BlobStore } from '../../src/adapters/s3/s3.blob-store.js';
 import { createS3Client, type S3Settings } from '../../src/adapters/s3/s3.client.js';
 import { MediaflowError } from '../../src/core/errors.js';
 import { s3UnavailableReason, startS3ForTests } from '../conformance/backend.s3.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 const MiB = 1024 * 1024;
 const s3 = await startS3ForTests();
@@ -24,15 +25,6 @@ async function readAll(r: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of r) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Rejects with a MediaflowError of this code (and retryability, when given). */
-async function rejectsWith(p: Promise<unknown>, code: string, retryable?: boolean): Promise<MediaflowError> {
-  const err = await p.then(() => assert.fail(`expected ${code}, got success`), (e: unknown) => e);
-  assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  if (retryable !== undefined) assert.equal(err.retryable, retryable, err.message);
-  return err;
 }
 
 describe('S3BlobStore on an S3 server (Swift s3api)', { skip: s3 ? false : `no S3 server: ${s3UnavailableReason}` }, () => {

@@ -17,6 +17,7 @@ import { segmentImage, type SegmentResult } from '../../src/processors/segment/s
 import { createLocalContext, fileInputFromPath } from '../../src/worker/local-context.js';
 import { angleDiff, drawScene, pixelIou, randomScene, mulberry32, writeScene, type SceneSpec } from '../helpers/scenes.js';
 import { decodeSeedMask } from '../helpers/scenes-rle.js';
+import { errorCode } from '../helpers/assertions.js';
 
 let dir: string;
 const config = defaultConfig();
@@ -28,16 +29,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (err) {
-    assert.ok(isMediaflowError(err), String(err));
-    return err.code;
-  }
-}
 
 /** Every shape found once with IoU ≥ 0.9 and (elongated ones) the angle within 1°. */
 function checkAgainstTruth(spec: SceneSpec, truth: Uint8Array[], result: SegmentResult): void {

@@ -8,13 +8,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, isMediaflowError } from '../../src/core/errors.js';
+import { isMediaflowError } from '../../src/core/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { separateProcessor, shutdownSeparate, type SeparateParams, type SeparateResult } from '../../src/processors/separate/index.js';
 import { getProcessor } from '../../src/processors/registry.js';
 import { createLocalContext, fileInputFromPath } from '../../src/worker/local-context.js';
 import { makeSong, readAudio, RATE, writeAudio, type Stereo } from '../helpers/audio-fixtures.js';
 import { countNonFinite, peak, siSdr, snrDb } from '../helpers/audio-metrics.js';
+import { inputError } from '../helpers/assertions.js';
 
 // The real htdemucs model on audio made here: espeak-ng speech over a sox-made music bed.
 // Every separation costs one model run per 7.8 s window (~5 s each on 2 cores), so the clips are
@@ -60,15 +61,6 @@ const sum = (parts: Stereo[]): Stereo => ({
   left: parts[0].left.map((_, i) => parts.reduce((a, p) => a + p.left[i], 0)),
   right: parts[0].right.map((_, i) => parts.reduce((a, p) => a + p.right[i], 0)),
 });
-
-function inputError(code: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected an InputError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.retryable, false);
-    return true;
-  };
-}
 
 let song: { speech: Stereo; bed: Stereo; mix: Stereo };
 let main: Separation;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { InputError, MediaflowError } from '../../src/core/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { sniffMime } from '../../src/media/sniff.js';
 import { getProcessor } from '../../src/processors/registry.js';
 import { shutdownUpscale, upscaleProcessor, type UpscaleResult } from '../../src/processors/upscale/index.js';
@@ -14,6 +14,7 @@ import { createLocalContext, fileInputFromPath } from '../../src/worker/local-co
 import {
   animatedGif, bicubic, exifRotatedJpeg, halfTransparentPng, hugePngHeader, meanColour, photoCrop, psnr, readRaw, truncatedJpeg,
 } from './upscale-media.js';
+import { finalError } from '../helpers/assertions.js';
 
 const config = defaultConfig({ data: os.tmpdir(), threads: 2 });
 let dir: string;
@@ -45,15 +46,6 @@ async function upscale(file: string, params: Partial<Params> = {}, opts: { confi
   } finally {
     await ctx.dispose();
   }
-}
-
-function rejectsWith(code: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.retryable, false);
-    return true;
-  };
 }
 
 test('registered as "upscale"', () => {
@@ -154,7 +146,7 @@ test('an animated GIF named .png: its first frame is upscaled', async () => {
 test('bad inputs fail with clear, non-retryable codes', async () => {
   const trunc = path.join(dir, 'trunc.jpg');
   await truncatedJpeg(trunc);
-  await assert.rejects(upscale(trunc), rejectsWith('INPUT_CORRUPT'));
+  await assert.rejects(upscale(trunc), finalError('INPUT_CORRUPT'));
 
   const bomb = path.join(dir, 'bomb.png');
   await hugePngHeader(bomb, 30000, 30000);
@@ -167,14 +159,14 @@ test('bad inputs fail with clear, non-retryable codes', async () => {
 
   const empty = path.join(dir, 'empty.png');
   await writeFile(empty, Buffer.alloc(0));
-  await assert.rejects(upscale(empty), rejectsWith('INPUT_EMPTY'));
+  await assert.rejects(upscale(empty), finalError('INPUT_EMPTY'));
 
   // Output limits are checked from the header too.
   const wide = path.join(dir, 'wide.png');
   await sharp({ create: { width: 3000, height: 4, channels: 3, background: '#808080' } }).png().toFile(wide);
-  await assert.rejects(upscale(wide, { scale: 8, format: 'webp' }), rejectsWith('PARAMS_INVALID'));
+  await assert.rejects(upscale(wide, { scale: 8, format: 'webp' }), finalError('PARAMS_INVALID'));
   const small = defaultConfig({ data: os.tmpdir(), limits: { maxOutputPixels: 10_000 } });
-  await assert.rejects(upscale(wide, { scale: 2 }, { config: small }), rejectsWith('IMAGE_TOO_LARGE'));
+  await assert.rejects(upscale(wide, { scale: 2 }, { config: small }), finalError('IMAGE_TOO_LARGE'));
 });
 
 test('cancellation stops the job between tiles', async () => {
@@ -201,10 +193,10 @@ test('validate (at submit) refuses from the header what the job would refuse', a
     fileInputFromPath(file, 'image/png').then((input) => upscaleProcessor.validate!(input, cfg, { ...defaults, ...params }));
   const bomb = path.join(dir, 'bomb-v.png');
   await hugePngHeader(bomb, 30000, 30000);
-  await assert.rejects(validate(bomb), rejectsWith('IMAGE_TOO_LARGE'));
+  await assert.rejects(validate(bomb), finalError('IMAGE_TOO_LARGE'));
   const wide = path.join(dir, 'wide-v.png');
   await sharp({ create: { width: 3000, height: 4, channels: 3, background: '#808080' } }).png().toFile(wide);
-  await assert.rejects(validate(wide, { scale: 8, format: 'webp' }), rejectsWith('PARAMS_INVALID'));
-  await assert.rejects(validate(wide, { scale: 2 }, defaultConfig({ data: os.tmpdir(), limits: { maxOutputPixels: 10_000 } })), rejectsWith('IMAGE_TOO_LARGE'));
+  await assert.rejects(validate(wide, { scale: 8, format: 'webp' }), finalError('PARAMS_INVALID'));
+  await assert.rejects(validate(wide, { scale: 2 }, defaultConfig({ data: os.tmpdir(), limits: { maxOutputPixels: 10_000 } })), finalError('IMAGE_TOO_LARGE'));
   await validate(wide, { scale: 8 }); // PNG can hold 24000 pixels across
 });

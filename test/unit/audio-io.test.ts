@@ -11,6 +11,7 @@ import { InputError, isMediaflowError } from '../../src/core/errors.js';
 import { decodeToRawFile, encodeRawStereo, loadAudio, probeAudio, RawStereoFile } from '../../src/media/audio/index.js';
 import { writeAudio, type Stereo } from '../helpers/audio-fixtures.js';
 import { peak, snrDb } from '../helpers/audio-metrics.js';
+import { inputError } from '../helpers/assertions.js';
 
 const run = promisify(execFile);
 const config = defaultConfig({ data: os.tmpdir() });
@@ -31,14 +32,6 @@ function corr(a: Float32Array, b: Float32Array): number {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < Math.min(a.length, b.length); i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
   return ab / Math.sqrt(aa * bb);
-}
-
-function rejectsWith(code: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected an InputError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return true;
-  };
 }
 
 before(async () => {
@@ -187,14 +180,14 @@ test('refuses what is not usable audio with stable codes', async () => {
   await writeFile(f('header.flac'), hdr);
   await writeFile(f('truncated.flac'), good.subarray(0, 3000));
 
-  await assert.rejects(probeAudio(f('empty.wav'), config), rejectsWith('INPUT_EMPTY'));
-  await assert.rejects(probeAudio(f('text.wav'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
-  await assert.rejects(probeAudio(f('image.png'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
-  await assert.rejects(probeAudio(f('silent-video.mp4'), config), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(probeAudio(f('empty.wav'), config), inputError('INPUT_EMPTY'));
+  await assert.rejects(probeAudio(f('text.wav'), config), inputError('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(probeAudio(f('image.png'), config), inputError('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(probeAudio(f('silent-video.mp4'), config), inputError('INPUT_UNSUPPORTED_TYPE'));
   // Whether the probe or the decoder notices first, the answer is the same.
   for (const name of ['header.flac', 'mid.flac', 'truncated.flac']) {
     const both = async () => decodeToRawFile(f(name), await probeAudio(f(name), config), f(`${name}.f32`), config);
-    await assert.rejects(both(), rejectsWith('INPUT_CORRUPT'), name);
+    await assert.rejects(both(), inputError('INPUT_CORRUPT'), name);
   }
 });
 
@@ -208,7 +201,7 @@ test('the duration limit is enforced from the header and again on the decoded sa
   // A header that does not say (or lies): the decoder stops past the limit and refuses.
   const probe = await probeAudio(f('tones.wav'), config);
   const { duration: _dropped, ...noDuration } = probe;
-  await assert.rejects(decodeToRawFile(f('tones.wav'), noDuration, f('long.f32'), short), rejectsWith('AUDIO_TOO_LONG'));
+  await assert.rejects(decodeToRawFile(f('tones.wav'), noDuration, f('long.f32'), short), inputError('AUDIO_TOO_LONG'));
 });
 
 test('a missing ffprobe is TOOL_MISSING, not a crash', async () => {

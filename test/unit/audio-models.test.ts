@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig } from '../../src/config/load-config.js';
 import { isMediaflowError } from '../../src/core/errors.js';
-import { checkModel, resolveModel } from '../../src/media/models/index.js';
+import { checkModel, resolveModel } from '../../src/models/index.js';
 import { separateProcessor } from '../../src/processors/separate/index.js';
 
 let dir: string;

@@ -9,20 +9,13 @@ import { decodeImage, encodeImage, probeImage } from '../../src/media/image/inde
 import {
   animatedGif, exifRotatedJpeg, halfTransparentPng, hugePngHeader, meanColour, quadrants, readRaw, truncatedJpeg,
 } from '../integration/upscale-media.js';
+import { inputError } from '../helpers/assertions.js';
 
 const limits = { maxPixels: 100_000_000 };
 let dir: string;
 
 before(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-image-io-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
-
-function rejectsWith(code: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof InputError, `expected an InputError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return true;
-  };
-}
 
 test('probe reads the header: size after EXIF orientation, format, frames', async () => {
   const file = path.join(dir, 'rotated.jpg');
@@ -109,19 +102,19 @@ test('an animated GIF named .png decodes its first frame', async () => {
 test('bad inputs give clear InputErrors', async () => {
   const trunc = path.join(dir, 'trunc.jpg');
   await truncatedJpeg(trunc);
-  await assert.rejects(decodeImage(trunc, limits), rejectsWith('INPUT_CORRUPT'));
+  await assert.rejects(decodeImage(trunc, limits), inputError('INPUT_CORRUPT'));
 
   const empty = path.join(dir, 'empty.png');
   await writeFile(empty, Buffer.alloc(0));
-  await assert.rejects(probeImage(empty, limits), rejectsWith('INPUT_EMPTY'));
+  await assert.rejects(probeImage(empty, limits), inputError('INPUT_EMPTY'));
 
   const text = path.join(dir, 'notes.png');
   await writeFile(text, 'not an image at all\n');
-  await assert.rejects(decodeImage(text, limits), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(decodeImage(text, limits), inputError('INPUT_UNSUPPORTED_TYPE'));
 
   const svg = path.join(dir, 'drawing.png');
   await writeFile(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
-  await assert.rejects(decodeImage(svg, limits), rejectsWith('INPUT_UNSUPPORTED_TYPE'));
+  await assert.rejects(decodeImage(svg, limits), inputError('INPUT_UNSUPPORTED_TYPE'));
 });
 
 test('a 30000×30000 PNG header is refused before decoding', async () => {
@@ -137,7 +130,7 @@ test('a 30000×30000 PNG header is refused before decoding', async () => {
   // Decoding would have needed 2.7 GB for the pixels alone.
   assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024);
   // The same file within a (raised) limit is a valid header over missing data: corrupt, not huge.
-  await assert.rejects(decodeImage(bomb, { maxPixels: 1e9 }), rejectsWith('INPUT_CORRUPT'));
+  await assert.rejects(decodeImage(bomb, { maxPixels: 1e9 }), inputError('INPUT_CORRUPT'));
 });
 
 test('encode: PNG is lossless, WebP keeps alpha, JPEG flattens it onto white', async () => {

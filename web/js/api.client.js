@@ -7,6 +7,7 @@ const KEY_STORAGE = 'mediaflow.apiKey';
 
 /** An error answered by the server (problem+json) or a network failure (`code` NETWORK). */
 export class ApiError extends Error {
+  /** @param {{ status?: number, code?: string, title?: string, detail?: string }} [problem] */
   constructor({ status = 0, code = 'NETWORK', title = '', detail = '' } = {}) {
     super(detail || title || code);
     this.name = 'ApiError';
@@ -15,6 +16,15 @@ export class ApiError extends Error {
     this.title = title;
     this.detail = detail;
   }
+}
+
+/**
+ * What a user should read about a failure: the server's words and stable code, or the error's message.
+ * @param {unknown} err
+ */
+export function errorText(err) {
+  if (err instanceof ApiError) return `${err.detail || err.title} (${err.code})`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 const listeners = { unauthorized: new Set() };
@@ -37,6 +47,7 @@ export function setApiKey(key) {
 let memoryKey = null;
 const currentKey = () => memoryKey ?? getApiKey();
 
+/** @returns {Record<string, string>} */
 export function authHeaders() {
   const key = currentKey();
   return key ? { authorization: `Bearer ${key}` } : {};
@@ -67,7 +78,11 @@ async function errorFrom(res) {
   });
 }
 
-/** `fetch` with the API key; JSON in and out; throws ApiError. */
+/**
+ * `fetch` with the API key; JSON in and out; throws ApiError.
+ * @param {string} path
+ * @param {{ method?: string, json?: unknown, signal?: AbortSignal }} [options]
+ */
 export async function api(path, { method = 'GET', json, signal } = {}) {
   let res;
   try {
@@ -78,7 +93,7 @@ export async function api(path, { method = 'GET', json, signal } = {}) {
       body: json !== undefined ? JSON.stringify(json) : undefined,
     });
   } catch (err) {
-    if (err?.name === 'AbortError') throw err;
+    if (/** @type {Error | undefined} */ (err)?.name === 'AbortError') throw err;
     throw new ApiError({ detail: 'The server could not be reached' });
   }
   noteClock(res.headers.get('date'));
@@ -90,6 +105,8 @@ export async function api(path, { method = 'GET', json, signal } = {}) {
 /**
  * Submits a multipart job with upload progress (fetch has no upload progress, so XMLHttpRequest).
  * Resolves `{ job, existing }`; `existing` names why an earlier job was returned (`dedup`...).
+ * @param {FormData} form
+ * @param {{ onProgress?: (fraction: number) => void, signal?: AbortSignal }} [options]
  */
 export function uploadJob(form, { onProgress, signal } = {}) {
   return new Promise((resolve, reject) => {
@@ -130,7 +147,11 @@ export async function submitJson(body) {
   return { job: await res.json(), existing: res.headers.get('x-mediaflow-existing-job') };
 }
 
-/** Fetches a file's bytes (with the API key). */
+/**
+ * Fetches a file's bytes (with the API key).
+ * @param {string} url
+ * @param {{ signal?: AbortSignal }} [options]
+ */
 export async function fetchBytes(url, { signal } = {}) {
   const res = await fetch(url, { headers: authHeaders(), signal });
   if (!res.ok) throw await errorFrom(res);

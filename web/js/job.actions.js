@@ -1,4 +1,4 @@
-import { api, ApiError } from './api.client.js';
+import { api, ApiError, errorText } from './api.client.js';
 import { h } from './lib/dom.js';
 import { announce } from './announce.js';
 import { isTerminal } from './jobs.model.js';
@@ -16,7 +16,7 @@ export function actionButtons(job, model, { label }) {
     try {
       await fn();
     } catch (err) {
-      announce(`Could not ${verb} ${name}: ${err instanceof ApiError ? `${err.detail || err.title} (${err.code})` : err.message}`, 'error');
+      announce(`Could not ${verb} ${name}: ${errorText(err)}`, 'error');
     } finally {
       btn.disabled = false;
     }
@@ -72,7 +72,11 @@ export function inputName(job) {
   return job.id.slice(0, 8);
 }
 
-/** The job's error in plain words, with its stable code. */
+/**
+ * The job's error in plain words, with its stable code.
+ * @param {{ code: string, message?: string } | null | undefined} error
+ * @param {{ status?: string }} [job]
+ */
 export function errorView(error, { status } = {}) {
   if (!error) return null;
   const verb = status === 'canceled' ? 'Canceled' : status === 'queued' ? 'Will retry after' : 'Failed';

@@ -1,4 +1,4 @@
-import { api, ApiError, mediaUrl } from './api.client.js';
+import { api, ApiError, errorText, mediaUrl } from './api.client.js';
 import { h, replace } from './lib/dom.js';
 import { bytes, clock, pct, when } from './lib/format.js';
 import { actionButtons, errorView, inputName, jobLabel } from './job.actions.js';
@@ -13,6 +13,8 @@ import { loadView } from './views/registry.js';
  */
 export class JobDetail {
   constructor(model, { panel, placeholder, processors }) {
+    /** The panel's parts; build() makes a fresh set for each job shown. */
+    this.els = detailParts();
     this.model = model;
     this.panel = panel;
     this.placeholder = placeholder;
@@ -46,7 +48,8 @@ export class JobDetail {
       } catch (err) {
         if (token !== this.token) return;
         replace(this.els.title, 'Job not found');
-        replace(this.els.error, errorView({ code: err.code ?? 'INTERNAL', message: err instanceof ApiError ? err.detail : err.message }, { status: 'failed' }));
+        const problem = err instanceof ApiError ? { code: err.code, message: err.detail } : { code: 'INTERNAL', message: errorText(err) };
+        replace(this.els.error, errorView(problem, { status: 'failed' }));
         return;
       }
     }
@@ -75,23 +78,12 @@ export class JobDetail {
   }
 
   build() {
-    const title = h('h2', { id: 'detail-title', tabindex: '-1' });
     const close = h('button', { type: 'button', class: 'close', 'aria-label': 'Close job details' }, '×');
     // Through the address, so the list's selection follows (see main.js's router).
     close.addEventListener('click', () => { location.hash = ''; });
-    this.els = {
-      title,
-      facts: h('dl', { class: 'facts' }),
-      progress: h('div', { class: 'detail-progress' }),
-      error: h('div', {}),
-      actions: h('div', {}),
-      result: h('div', { class: 'result' }),
-      outputs: h('div', {}),
-      log: h('div', {}),
-      raw: h('div', {}),
-    };
+    this.els = detailParts();
     replace(this.panel,
-      h('div', { class: 'detail-head' }, title, close),
+      h('div', { class: 'detail-head' }, this.els.title, close),
       this.els.facts, this.els.progress, this.els.error, this.els.actions,
       this.els.result, this.els.outputs, this.els.log, this.els.raw);
   }
@@ -171,9 +163,24 @@ export class JobDetail {
       this.view = mod.render(job, { processor: this.processors.get(job.processor), mediaUrl });
       replace(this.els.result, this.view.el);
     } catch (err) {
-      replace(this.els.result, h('p', { class: 'error' }, `This result could not be shown: ${err.message}`));
+      replace(this.els.result, h('p', { class: 'error' }, `This result could not be shown: ${errorText(err)}`));
     }
   }
+}
+
+/** The empty parts of the detail panel, filled by update(). */
+function detailParts() {
+  return {
+    title: h('h2', { id: 'detail-title', tabindex: '-1' }),
+    facts: h('dl', { class: 'facts' }),
+    progress: h('div', { class: 'detail-progress' }),
+    error: h('div', {}),
+    actions: h('div', {}),
+    result: h('div', { class: 'result' }),
+    outputs: h('div', {}),
+    log: h('div', {}),
+    raw: h('div', {}),
+  };
 }
 
 function fact(name, ...value) {

@@ -129,6 +129,7 @@ export class JobsModel {
   refresh(id) {
     const running = this.refreshing.get(id);
     if (running) { running.again = true; return running.promise; }
+    /** @type {{ again: boolean, promise: Promise<void> | null }} */
     const entry = { again: false, promise: null };
     entry.promise = (async () => {
       try {

@@ -1,4 +1,4 @@
-import { api, ApiError, getApiKey, onUnauthorized, setApiKey } from './api.client.js';
+import { api, ApiError, errorText, getApiKey, onUnauthorized, setApiKey } from './api.client.js';
 import { announce } from './announce.js';
 import { JobDetail } from './job.detail.js';
 import { JobsList } from './jobs.list.js';
@@ -48,7 +48,7 @@ async function main() {
   try {
     processors = (await api('/v1/processors')).items;
   } catch (err) {
-    const msg = err instanceof ApiError ? `${err.detail || err.title} (${err.code})` : String(err);
+    const msg = errorText(err);
     $('#boot-error').hidden = false;
     $('#boot-error').textContent = err instanceof ApiError && err.status === 401
       ? `This server needs an API key: enter it under Settings (${err.code}).`
@@ -75,7 +75,7 @@ async function main() {
     await Promise.race([streamReady, new Promise((r) => setTimeout(r, 3000))]);
     await model.load();
   } catch (err) {
-    announce(`The job list could not be loaded: ${err.detail || err.message} (${err.code ?? 'NETWORK'})`, 'error');
+    announce(`The job list could not be loaded: ${errorText(err)}`, 'error');
   }
 
   const route = (byUser) => {

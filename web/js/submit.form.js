@@ -1,5 +1,5 @@
-import { ApiError, submitJson, uploadJob } from './api.client.js';
-import { h, replace } from './lib/dom.js';
+import { ApiError, errorText, submitJson, uploadJob } from './api.client.js';
+import { byId, h, replace } from './lib/dom.js';
 import { bytes, pct } from './lib/format.js';
 import { buildParamsForm, describe } from './schema.form.js';
 
@@ -23,8 +23,8 @@ export function initSubmit({ form, processors, model, onCreated }) {
   const paramsBox = form.querySelector('#params');
   const paramsFields = form.querySelector('#params-fields');
   const button = form.querySelector('#submit-button');
-  const log = document.getElementById('submissions');
-  const title = document.getElementById('submit-title');
+  const log = byId('submissions');
+  const title = byId('submit-title');
 
   title.textContent = 'New job';
   fileInput.multiple = true;
@@ -121,7 +121,7 @@ export function initSubmit({ form, processors, model, onCreated }) {
     if (paramsBox.querySelector(':invalid')) paramsBox.open = true; // a closed <details> hides the message
     if (!form.reportValidity()) return;
     let params;
-    try { params = paramsForm.read(); } catch (err) { entry(p.name).fail(new ApiError({ code: 'PARAMS_INVALID', detail: err.message })); return; }
+    try { params = paramsForm.read(); } catch (err) { entry(p.name).fail(new ApiError({ code: 'PARAMS_INVALID', detail: errorText(err) })); return; }
     if (p.input.kind === 'file') {
       const list = files();
       if (!list.length) { fileInput.focus(); entry(p.name).fail(new ApiError({ code: 'INPUT_MISSING', detail: 'Choose or drop at least one file.' })); return; }
@@ -151,7 +151,7 @@ export function initSubmit({ form, processors, model, onCreated }) {
     const bar = h('progress', { max: '1', value: '0', 'aria-label': `Upload of ${label}` });
     const li = h('li', { class: 'submission' }, h('span', { class: 'sub-name' }, label), ' ', state, bar);
     log.prepend(li);
-    while (log.children.length > 8) log.lastElementChild.remove();
+    while (log.children.length > 8) log.lastElementChild?.remove();
     return {
       progress(f) { bar.value = f; state.textContent = `uploading ${pct(f)}`; },
       done({ job, existing }) {

@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.db.js';
+import type Database from 'better-sqlite3';
 
 interface Pending<T = unknown> {
   fn: () => T;
@@ -16,7 +16,7 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Db, private readonly afterCommit: () => void = () => {}) {}
+  constructor(private readonly db: Database.Database, private readonly afterCommit: () => void = () => {}) {}
 
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {

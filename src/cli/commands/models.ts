@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { fetchModelByRef, listModels } from '../../models/models.service.js';
+import { fetchModelByRef, listModels } from '../../models/index.js';
 import { configFrom, withConfigOptions } from '../options.js';
 import { progressLine } from '../progress-line.js';
 
-/** `mediaflow models list|fetch`: the segmentation models Mediaflow knows and its model cache. */
+/** `mediaflow models list|fetch`: the models Mediaflow knows, where each is, and the model folder. */
 export function registerModels(program: Command) {
   const models = program.command('models').description('list known models; fetch one into the model cache with a SHA-256 check');
   withConfigOptions(models.command('list'))
@@ -11,7 +11,7 @@ export function registerModels(program: Command) {
     .action(async (opts) => {
       const { catalogue, configured } = await listModels(configFrom(opts));
       if (opts.json) return console.log(JSON.stringify({ catalogue, configured }, null, 2));
-      console.log('catalogue (fetch with `mediaflow models fetch <id>`):');
+      console.log('catalogue (✓ present; `mediaflow models fetch <id>` fetches a missing one):');
       for (const m of catalogue) console.log(`  ${m.present ? '✓' : ' '} ${m.id.padEnd(24)} ${m.path}`);
       console.log('configured (segment.models):');
       if (configured.length === 0) console.log('  (none)');

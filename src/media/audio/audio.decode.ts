@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
 import type { AppConfig } from '../../config/config.schema.js';
 import { InputError } from '../../core/errors.js';
-import { SAFE_INPUT_ARGS, type AudioProbe } from './audio.probe.js';
-import { firstErrorLine, runTool } from './audio.tool.js';
+import { runFfmpeg } from '../tools/ffmpeg.js';
+import { SAFE_INPUT_ARGS } from '../tools/ffprobe.js';
+import { firstErrorLine } from '../tools/tools.run.js';
+import type { AudioProbe } from './audio.probe.js';
 
 /**
  * Demuxers whose header gives the stream's exact length (a sample count or a precise duration),
@@ -53,8 +55,8 @@ function filterChain(probe: AudioProbe, rate: number): string {
 export async function decodeToRawFile(file: string, probe: AudioProbe, rawPath: string, config: AppConfig, opts: DecodeOptions = {}): Promise<DecodedAudio> {
   const rate = opts.sampleRate ?? 44100;
   const limit = opts.maxSeconds ?? config.limits.maxAudioSeconds;
-  const run = await runTool(config.tools.ffmpeg, [
-    '-nostdin', '-hide_banner', '-v', 'error', ...SAFE_INPUT_ARGS, '-i', file,
+  const run = await runFfmpeg(config, [
+    ...SAFE_INPUT_ARGS, '-i', file,
     '-map', `0:${probe.streamIndex}`, '-vn', '-sn', '-dn', '-af', filterChain(probe, rate),
     // A little past the limit, so that "too long" is seen without decoding a whole hostile file.
     '-t', String(limit + 1), '-c:a', 'pcm_f32le', '-f', 'f32le', '-y', rawPath,

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../config/config.schema.js';
 import { MediaflowError } from '../../core/errors.js';
-import { firstErrorLine, runTool } from './audio.tool.js';
+import { runFfmpeg } from '../tools/ffmpeg.js';
+import { firstErrorLine } from '../tools/tools.run.js';
 
 export type AudioFormat = 'wav' | 'flac' | 'mp3';
 /** Sample size of wav/flac outputs: 16 or 24-bit integers, or 32 = IEEE float (wav only). */
@@ -45,8 +46,7 @@ function codecArgs(o: EncodeOptions): string[] {
  */
 export async function encodeRawStereo(rawPath: string, outPath: string, config: AppConfig, o: EncodeOptions): Promise<void> {
   const gain = o.gain ?? 1;
-  const run = await runTool(config.tools.ffmpeg, [
-    '-nostdin', '-hide_banner', '-v', 'error',
+  const run = await runFfmpeg(config, [
     '-f', 'f32le', '-ar', String(o.sampleRate), '-ac', '2', '-i', rawPath,
     ...(gain !== 1 ? ['-af', `volume=${gain.toPrecision(9)}:precision=float`] : []),
     '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:a', '+bitexact',

@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import type { AppConfig } from '../../config/config.schema.js';
 import { InputError } from '../../core/errors.js';
 import { sniffMime } from '../sniff.js';
-import { firstErrorLine, runTool } from './audio.tool.js';
+import { runFfmpeg } from '../tools/ffmpeg.js';
+import { ffprobeJson, probeNumber as num, SAFE_INPUT_ARGS } from '../tools/ffprobe.js';
+import { firstErrorLine } from '../tools/tools.run.js';
 
 /** The audio stream Mediaflow will decode, and what ffprobe says about its file. */
 export interface AudioProbe {
@@ -19,26 +21,8 @@ export interface AudioProbe {
   hasVideo: boolean;
 }
 
-/**
- * Demuxers an audio input may be opened with. A whitelist (with `file` as the only protocol)
- * because ffmpeg would otherwise follow what a hostile upload points to: an HLS playlist or a
- * concat list would make it read other local files or URLs.
- */
-export const AUDIO_DEMUXERS = [
-  'wav', 'w64', 'flac', 'mp3', 'ogg', 'mov', 'mp4', 'matroska', 'webm', 'aac', 'aiff', 'caf', 'wv', 'ape', 'tta', 'ac3',
-  'eac3', 'dts', 'truehd', 'amr', 'asf', 'avi', 'flv', 'mpegts', 'mpeg', 'mpegps', 'au', 'voc', 'rm', 'mpc', 'mpc8', 'shorten', 'tak',
-].join(',');
-
-/** Input options that every ffprobe/ffmpeg call on an untrusted file gets (see AUDIO_DEMUXERS). */
-export const SAFE_INPUT_ARGS = ['-protocol_whitelist', 'file', '-format_whitelist', AUDIO_DEMUXERS] as const;
-
 /** ffprobe's score below which a guess is too weak to trust when the content has no known magic. */
 const WEAK_PROBE_SCORE = 25;
-
-function num(v: unknown): number | undefined {
-  const n = Number(v);
-  return v !== undefined && v !== null && v !== 'N/A' && Number.isFinite(n) ? n : undefined;
-}
 
 function looksLikeMedia(mime: string): boolean {
   return /^(audio|video)\//.test(mime) || mime === 'application/ogg';
@@ -60,17 +44,11 @@ export interface ProbeAudioOptions {
 export async function probeAudio(file: string, config: AppConfig, opts: ProbeAudioOptions = {}): Promise<AudioProbe> {
   const st = await stat(file);
   if (st.size === 0) throw new InputError('INPUT_EMPTY', 'The audio file is empty (0 bytes)');
-  const run = await runTool(config.tools.ffprobe, [
-    '-v', 'error', ...SAFE_INPUT_ARGS, '-show_format', '-show_streams', '-of', 'json', '-i', file,
-  ], { signal: opts.signal });
-  let parsed: { format?: Record<string, unknown>; streams?: Array<Record<string, unknown>> } = {};
-  if (run.code === 0) {
-    try { parsed = JSON.parse(run.stdout.toString('utf8')); } catch { parsed = {}; }
-  }
-  const streams = parsed.streams ?? [];
+  const { json: parsed, run } = await ffprobeJson(file, config, opts.signal);
+  const streams = parsed?.streams ?? [];
   const audio = streams.find((s) => s.codec_type === 'audio');
   const mime = await sniffMime(file);
-  if (run.code !== 0 || !parsed.format) {
+  if (!parsed?.format) {
     if (looksLikeMedia(mime)) {
       throw new InputError('INPUT_CORRUPT', `The ${mime} file could not be read: ${firstErrorLine(run.stderr) || 'unreadable header'}`, { details: { mime } });
     }
@@ -110,8 +88,6 @@ export async function probeAudio(file: string, config: AppConfig, opts: ProbeAud
  * from a header: a damaged header can claim hours, and "corrupt" is then the truthful answer.
  */
 async function firstSecondDecodes(file: string, streamIndex: number, config: AppConfig, signal?: AbortSignal): Promise<boolean> {
-  const run = await runTool(config.tools.ffmpeg, [
-    '-nostdin', '-hide_banner', '-v', 'error', ...SAFE_INPUT_ARGS, '-i', file, '-map', `0:${streamIndex}`, '-t', '1', '-f', 'null', '-',
-  ], { signal });
+  const run = await runFfmpeg(config, [...SAFE_INPUT_ARGS, '-i', file, '-map', `0:${streamIndex}`, '-t', '1', '-f', 'null', '-'], { signal });
   return run.code === 0;
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { defineProcessor } from '../../core/processor.types.js';
-import { checkTool } from '../download/tool-check.js';
+import { checkTools } from '../../media/tools/index.js';
 import { AUDIO_CONTAINERS, VIDEO_CONTAINERS } from './ytdlp.args.js';
 import type { DownloadVideoResult } from './ytdlp.run.js';
 
@@ -32,7 +32,7 @@ export const downloadVideoProcessor = defineProcessor({
   params: DownloadVideoParamsSchema,
   policy: { concurrency: 2, timeoutMs: 3 * 3600_000, attempts: 3, backoffMs: 10_000, resource: 'io' },
   notes: 'Uses the yt-dlp program (Unlicense), found as tools.ytDlp; cookies for sign-in from tools.ytDlpCookies.',
-  check: (config) => checkTool(config.tools.ytDlp, ['--version'], 'yt-dlp'),
+  check: (config) => checkTools(config, 'yt-dlp'),
   async run(ctx, input, params): Promise<DownloadVideoResult> {
     const { runDownloadVideo } = await import('./ytdlp.run.js');
     return runDownloadVideo(ctx, input, params);

@@ -7,7 +7,7 @@ import { sniffMime } from '../../media/sniff.js';
 import { assertUrlAllowed } from '../../net/url-guard.js';
 import { startGuardProxy, type GuardProxyOptions } from '../../net/guard-proxy.js';
 import { safeFileName } from '../../util/safe-name.js';
-import { mimeFromProbe, probeMedia } from '../download/media-probe.js';
+import { mimeFromProbe, probeMedia } from '../../media/tools/index.js';
 import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
 import { mapYtDlpError } from './ytdlp.errors.js';
 import { INFO_MARK, POSTPROCESS_MARK, PROGRESS_MARK, ytDlpArgs, type VideoParams } from './ytdlp.args.js';

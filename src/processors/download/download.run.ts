@@ -4,7 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { extensionFor, sniffMime } from '../../media/sniff.js';
 import { downloadToFile } from '../../net/download-to-file.js';
 import type { JobInput, ProcessorContext } from '../../core/processor.types.js';
-import { mimeFromProbe, probeMedia, type MediaProbe } from './media-probe.js';
+import { mimeFromProbe, probeMedia, type MediaProbe } from '../../media/tools/index.js';
 
 export interface DownloadResult {
   /** The stored output's name (safe; from Content-Disposition or the URL, with an extension added when it had none). */

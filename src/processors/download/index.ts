@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { defineProcessor } from '../../core/processor.types.js';
-import { checkTool } from './tool-check.js';
+import { checkTools } from '../../media/tools/index.js';
 import type { DownloadResult } from './download.run.js';
 
 /**
@@ -16,7 +16,7 @@ export const downloadProcessor = defineProcessor({
   input: { kind: 'url' },
   params: Type.Object({}, { additionalProperties: false }),
   policy: { concurrency: 4, timeoutMs: 3 * 3600_000, attempts: 3, backoffMs: 5000, resource: 'io' },
-  check: (config) => checkTool(config.tools.ffprobe, ['-version'], 'ffprobe'),
+  check: (config) => checkTools(config, 'ffprobe'),
   async run(ctx, input): Promise<DownloadResult> {
     const { runDownload } = await import('./download.run.js');
     return runDownload(ctx, input);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Type } from 'typebox';
 import { InputError } from '../../core/errors.js';
 import { defineProcessor } from '../../core/processor.types.js';
-import { checkTool } from '../download/tool-check.js';
+import { checkTools } from '../../media/tools/index.js';
 
 /** The longest recording a job may ask for; the processor's timeout follows from it. */
 export const MAX_RECORDING_SECONDS = 6 * 3600;
@@ -43,7 +43,7 @@ export const recordStreamProcessor = defineProcessor({
   // One attempt: a retry would record a later stretch of a live stream under the same fragment names.
   policy: { concurrency: 4, timeoutMs: (MAX_RECORDING_SECONDS + 600) * 1000, attempts: 1, backoffMs: 5000, resource: 'io' },
   notes: 'Uses the ffmpeg program (tools.ffmpeg) with stream copy.',
-  check: (config) => checkTool(config.tools.ffmpeg, ['-version'], 'ffmpeg'),
+  check: (config) => checkTools(config, 'ffmpeg'),
   async run(ctx, input, params): Promise<RecordStreamJobResult> {
     if (input.kind !== 'url') throw new InputError('INPUT_MISSING', 'record-stream takes the URL of an HLS playlist');
     const { recordStream } = await import('./record.js');

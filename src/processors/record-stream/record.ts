@@ -9,7 +9,7 @@ import { fetchText } from '../../net/fetch-text.js';
 import { startGuardProxy } from '../../net/guard-proxy.js';
 import { USER_AGENT } from '../../net/http-client.js';
 import type { UrlGuardOptions } from '../../net/url-guard.js';
-import { probeMedia } from '../download/media-probe.js';
+import { probeMedia } from '../../media/tools/index.js';
 import { bestVariant, parseHlsPlaylist } from './hls-playlist.js';
 
 export interface RecordStreamOptions extends UrlGuardOptions {

