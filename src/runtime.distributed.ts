@@ -7,7 +7,7 @@ import { PgLeaseRecords } from './adapters/postgres/postgres.lease-records.js';
 import { migratePostgres } from './adapters/postgres/postgres.migrations.js';
 import { PgWorkerRegistry } from './adapters/postgres/postgres.worker-registry.js';
 import { S3BlobStore } from './adapters/s3/s3.blob-store.js';
-import type { Adapters } from './runtime.js';
+import type { Adapters } from './runtime.adapters.js';
 
 /** The S3 settings of a distributed configuration (checked complete at start by the config loader). */
 export function s3Settings(config: AppConfig) {

@@ -14,6 +14,7 @@ import { SqliteEventLog } from './adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from './adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from './adapters/sqlite/sqlite.store.js';
 import { SqliteWorkerRegistry } from './adapters/sqlite/sqlite.worker-registry.js';
+import type { Adapters } from './runtime.adapters.js';
 import { mimeMatches, sniffMime } from './media/sniff.js';
 import { assertUrlAllowed, downloadToFile } from './net/index.js';
 import { enabledProcessors } from './processors/registry.js';
@@ -39,17 +40,6 @@ export interface RuntimeHooks {
   onQueued?: JobServiceDeps['onQueued'];
 }
 
-export interface Adapters {
-  store: JobStore;
-  queue: Queue;
-  blobs: BlobStore;
-  events: EventLog;
-  workers: WorkerRegistry;
-  services: Record<string, () => Promise<void>>;
-  /** Called when the queue's backing service came back (it may have lost its state): reconcile. */
-  onQueueReconnect?(fn: () => void): () => void;
-  close(): Promise<void>;
-}
 
 /**
  * Embedded mode: one SQLite file (`<data>/mediaflow.db`) holds jobs, queue and events; blobs are

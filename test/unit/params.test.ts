@@ -5,7 +5,7 @@ import { sleepProcessor } from '../../src/processors/testing/index.js';
 import { InputError } from '../../src/core/errors.js';
 
 test('params are coerced from strings and completed with defaults', () => {
-  assert.deepEqual(validateParams(sleepProcessor, { ms: '250' }), { ms: 250, fail: false, output: false });
+  assert.deepEqual(validateParams(sleepProcessor, { ms: '250' }), { ms: 250, fail: false, output: false, scratch: false, bytes: 0 });
 });
 
 test('unknown and out-of-range params are refused with PARAMS_INVALID listing each problem', () => {
