@@ -7,10 +7,11 @@ import { json, spawnServer, submit, tempDir, until, type SpawnedServer } from '.
 const ENV = { MEDIAFLOW_NETWORK_ALLOW_PRIVATE: '1' };
 const URL_IN = { url: 'http://127.0.0.1/' };
 
-/** Processes forked by `pid` (the worker processes of a `serve`). */
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+/** The worker processes forked by a `serve` (`… worker --child`), among its other children. */
+function workersOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`)
+    .flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number))
+    .filter((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').includes('worker --child'));
 }
 
 /** The nice value of every thread of a process. */
@@ -22,7 +23,7 @@ function threadPriorities(pid: number): number[] {
 async function readyWorker(s: SpawnedServer): Promise<number> {
   const job = await json(await submit(s.url, { processor: 'noop', params: { value: 'ready' }, input: URL_IN }));
   await until(async () => (await json(await fetch(`${s.url}/v1/jobs/${job.id}`))).status === 'succeeded', 60_000, 100);
-  const workers = childrenOf(s.proc.pid!);
+  const workers = workersOf(s.proc.pid!);
   assert.equal(workers.length, 1, 'one worker process');
   return workers[0]!;
 }
