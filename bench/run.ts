@@ -149,7 +149,15 @@ function writeSummary(outcomes: Outcome[], machine: string, loadEnd: string, com
 
 async function main() {
   const known = discover();
-  const { names, passthrough, list } = parseArgs(process.argv.slice(2), known);
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2), known);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 2;
+    return;
+  }
+  const { names, passthrough, list } = args;
   if (list) {
     console.log(known.join('\n'));
     return;
