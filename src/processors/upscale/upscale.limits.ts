@@ -9,11 +9,14 @@ const MAX_SIDE: Record<EncodeFormat, number> = { png: 2_147_483_647, jpeg: 65_53
 const ENCODABLE: readonly string[] = ['png', 'jpeg', 'webp'];
 
 /**
- * slim at ×2 (+2.2 dB over bicubic against medium's +2.4, at a third of the time); medium above,
- * where slim's ×4 gain (+0.44 dB) is about half of medium's (+0.75 dB). bench/RESULTS.md.
+ * The default model per scale, chosen by measured quality per second (bench/RESULTS.md, "Default
+ * model by quality per second"): among the models that gain at least 0.5 dB PSNR over bicubic, the
+ * most dB × output MP/s. slim at ×2 (+2.20 dB against medium's +2.39, 1.7× as fast) and ×3 (+1.24
+ * against +1.51, 2.1× as fast); medium at ×4, where slim gains only +0.44 dB (medium +0.75), and ×8.
+ * thick gains most everywhere (+1.56 dB at ×4) but is 10–20× slower than medium.
  */
 export function defaultModel(scale: Scale): ModelName {
-  return scale === 2 ? 'slim' : 'medium';
+  return scale <= 3 ? 'slim' : 'medium';
 }
 
 /** The output format: the one asked for, else the input's when it can be written, else PNG. */
