@@ -262,6 +262,19 @@ async function apiUnderLoad(say: (l: string) => void) {
   reportFigure({ name: 'GET /v1/jobs/:id req/s while models run (nice 10)', value: after.rps, unit: 'req/s', peer: { name: 'equal priority', value: before.rps }, better: 'higher', goal: '≥ 5,000 req/s' });
   reportFigure({ name: 'CPU the worker process got while the API is loaded (nice 10)', value: after.workerCores, unit: 'cores', peer: { name: 'equal priority', value: before.workerCores }, better: 'higher' });
   reportFigure({ name: `GET /v1/jobs/:id p99 while models run (nice 10, threads cores − 1)`, value: threads.p99, unit: 'ms', peer: { name: 'nice 10, all cores', value: after.p99 }, better: 'lower', goal: '≤ 20 ms' });
+  const alone = agg(variants[3]!.label);
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  say('');
+  say(`What changed the figure: running the worker process at nice 10 took the API from ${Math.round(before.rps)} to ${Math.round(after.rps)} req/s (${x(after.rps, before.rps)}) `
+    + `and its p99 from ${before.p99} to ${after.p99} ms (${x(before.p99, after.p99)} lower), ${after.rps >= 0.85 * alone.rps ? 'close to' : 'short of'} what the API does with no jobs at all on this machine `
+    + `(${Math.round(alone.rps)} req/s, p99 ${alone.p99} ms). The models keep the CPU the API leaves: the worker process got ${after.workerCores.toFixed(2)} cores during the load `
+    + `against ${before.workerCores.toFixed(2)} at equal priority. One thread fewer for each ML engine on top of nice 10 gave ${Math.round(threads.rps)} req/s, p99 ${threads.p99} ms `
+    + `(${x(threads.rps, after.rps)} the req/s of nice 10 alone)`
+    + (threads.rps >= 1.1 * after.rps && threads.p99 <= 0.8 * after.p99
+      ? ': here a thread fewer helped as well; set `threads` to cores − 1 on such a machine.'
+      : ', so `threads` keeps its default (all cores): priority, not thread count, is what keeps the API responsive, and an idle API then costs the models nothing.'));
+  say('');
+  say('The absolute figures depend on the machine and on what else runs there: the "no jobs" row is this machine\'s ceiling for the API with the load generator on the same cores.');
 }
 
 function writeSection(name: string, body: string[]) {
