@@ -249,7 +249,7 @@ try {
     '## download',
     '',
     `Machine: ${os.availableParallelism()} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${curlVersion}; load average ${load0.toFixed(1)} at the start (the machine is shared: wall-clock figures move with it, the interleaved rounds keep the ratios fair). `
-      + `Run: \`npx tsx bench/download.bench.ts ${argv.join(' ')}\``.trimEnd() + ` (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s).`,
+      + `Run: \`${['npx tsx bench/download.bench.ts', ...argv].join(' ')}\` (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s).`,
     '',
     ...tp,
     '',
