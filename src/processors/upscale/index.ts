@@ -18,10 +18,11 @@ export const UpscaleParamsSchema = Type.Object({
   }),
   model: Type.Optional(Type.Union([Type.Literal('slim'), Type.Literal('medium'), Type.Literal('thick')], {
     description: 'ESRGAN size, trading speed for detail: `slim` (fastest), `medium` (about half as fast, sharper), '
-      + '`thick` (RRDN, the best detail, 10–20× slower than medium). Default: the best PSNR gain over bicubic per second of '
-      + 'compute among the models gaining at least 0.5 dB — `slim` at ×2 (+2.2 dB; medium +2.4 dB at 0.6× the speed) and ×3 '
-      + '(+1.2 dB; medium +1.5 dB at 0.5× the speed), `medium` at ×4 (+0.75 dB, where slim gains only +0.44 dB) and ×8. '
-      + 'Choose `thick` when detail matters more than time (+1.6 dB at ×4). Figures: bench/RESULTS.md.',
+      + '`thick` (RRDN, the best detail, 7–20× slower than medium). Default: the best PSNR gain over bicubic per second of '
+      + 'compute among the models gaining at least 0.5 dB — `slim` at ×2 (+2.2 dB; medium +2.4 dB at 0.4× the speed) and ×3 '
+      + '(+1.2 dB; medium +1.5 dB at 0.5× the speed), `medium` at ×4 (+0.75 dB, where slim gains only +0.44 dB), `thick` at ×8 '
+      + '(+0.7 dB; slim and medium do worse than bicubic there). Choose `thick` when detail matters more than time (+1.6 dB at ×4). '
+      + 'Figures: bench/RESULTS.md.',
   })),
   tile: Type.Integer({
     default: 256,

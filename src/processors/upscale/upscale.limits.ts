@@ -11,12 +11,14 @@ const ENCODABLE: readonly string[] = ['png', 'jpeg', 'webp'];
 /**
  * The default model per scale, chosen by measured quality per second (bench/RESULTS.md, "Default
  * model by quality per second"): among the models that gain at least 0.5 dB PSNR over bicubic, the
- * most dB × output MP/s. slim at ×2 (+2.20 dB against medium's +2.39, 1.7× as fast) and ×3 (+1.24
- * against +1.51, 2.1× as fast); medium at ×4, where slim gains only +0.44 dB (medium +0.75), and ×8.
- * thick gains most everywhere (+1.56 dB at ×4) but is 10–20× slower than medium.
+ * most dB × output MP/s. slim at ×2 (+2.20 dB against medium's +2.39, 2.5× as fast) and ×3 (+1.24
+ * against +1.51, 2× as fast); medium at ×4, where slim gains only +0.44 dB (medium +0.75); thick at
+ * ×8, the only one that beats bicubic there (+0.70 dB; slim −0.35, medium −0.29), at about a
+ * seventh of their speed.
  */
 export function defaultModel(scale: Scale): ModelName {
-  return scale <= 3 ? 'slim' : 'medium';
+  if (scale <= 3) return 'slim';
+  return scale === 4 ? 'medium' : 'thick';
 }
 
 /** The output format: the one asked for, else the input's when it can be written, else PNG. */
