@@ -89,11 +89,11 @@ const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 function figureRow(bench: string, f: Figure, date: string): string {
   const adv = advantage(f);
   const peer = f.peer ? `${f.peer.name}: ${num(f.peer.value)} ${f.unit}` : '—';
-  const ratio = adv === undefined ? '—' : `${adv.toFixed(2)}× ${adv >= 1 ? 'better' : 'worse'}`;
+  const ratio = adv === undefined ? '—' : `${adv.toFixed(2)}×`;
   return `| ${bench} | ${f.name} | ${num(f.value)} ${f.unit} | ${peer} | ${ratio} | ${f.goal ?? '—'} | ${date} |`;
 }
 
-const TABLE_HEAD = ['| benchmark | figure | value | peer (same run) | vs peer | goal | run |', '|---|---|---|---|---|---|---|'];
+const TABLE_HEAD = ['| benchmark | figure | value | peer (same run) | vs peer (above 1×: better) | goal | run (date, load average at its start) |', '|---|---|---|---|---|---|---|'];
 
 /** Rows of the summary table already in RESULTS.md, by benchmark, for the benchmarks not run now. */
 function previousRows(): Map<string, string[]> {
@@ -112,8 +112,8 @@ function previousRows(): Map<string, string[]> {
   return rows;
 }
 
-function writeSummary(outcomes: Outcome[], machine: string, loadEnd: string, command: string): void {
-  const date = new Date().toISOString().slice(0, 10);
+function writeSummary(outcomes: Outcome[], machine: string, loadEnd: string, command: string, load0: number): void {
+  const date = `${new Date().toISOString().slice(0, 10)}, ${load0.toFixed(1)}`;
   const kept = previousRows();
   for (const o of outcomes) kept.delete(o.name);
   const rows = [
@@ -131,7 +131,8 @@ function writeSummary(outcomes: Outcome[], machine: string, loadEnd: string, com
     '',
     'Headline figures, each with its peer measured in the same run (the ratio reads the same way for',
     'speed and latency: above 1× is better than the peer). Rows of benchmarks not in the last run are',
-    'kept from their own run (date in the last column). Details and conditions: each section below.',
+    'kept from their own run (its date and load in the last column). Details and conditions: each',
+    'section below.',
     '',
     ...TABLE_HEAD,
     ...rows,
@@ -164,6 +165,7 @@ async function main() {
   }
   const chosen = names.length ? names : known;
   const machine = describeMachine();
+  const load0 = os.loadavg()[0];
   console.log(`machine: ${machine}`);
   const outcomes: Outcome[] = [];
   for (const name of chosen) {
@@ -181,12 +183,12 @@ async function main() {
     for (const f of o.figures) {
       const adv = advantage(f);
       console.log(`${o.name}: ${f.name}: ${num(f.value)} ${f.unit}`
-        + (f.peer ? ` | ${f.peer.name}: ${num(f.peer.value)} ${f.unit} | ${adv === undefined ? '—' : `${adv.toFixed(2)}× ${adv >= 1 ? 'better' : 'worse'}`}` : '')
+        + (f.peer ? ` | ${f.peer.name}: ${num(f.peer.value)} ${f.unit} | ${adv === undefined ? '—' : `${adv.toFixed(2)}× ${adv >= 1 ? 'better' : 'worse'} than the peer`}` : '')
         + (f.goal ? ` | goal ${f.goal}` : ''));
     }
   }
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  writeSummary(outcomes, machine, loadEnd, command);
+  writeSummary(outcomes, machine, loadEnd, command, load0);
   console.log(`\nwritten: ${path.relative(ROOT, RESULTS_FILE)} (## summary)`);
   if (outcomes.some((o) => o.code !== 0)) process.exitCode = 1;
 }
