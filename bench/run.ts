@@ -10,6 +10,7 @@
  *   npm run bench -- ocr upscale      # some
  *   npm run bench -- --quick          # options are passed to every benchmark (those that know them)
  *   npm run bench -- --list
+ *   npm run bench -- upscale --no-write   # print only (benchmarks that know --no-write, and this summary)
  *
  * Exits non-zero when a benchmark failed (the others still run).
  */
@@ -188,8 +189,11 @@ async function main() {
     }
   }
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  writeSummary(outcomes, machine, loadEnd, command, load0);
-  console.log(`\nwritten: ${path.relative(ROOT, RESULTS_FILE)} (## summary)`);
+  if (passthrough.includes('--no-write')) console.log('\n--no-write: bench/RESULTS.md left as it was');
+  else {
+    writeSummary(outcomes, machine, loadEnd, command, load0);
+    console.log(`\nwritten: ${path.relative(ROOT, RESULTS_FILE)} (## summary)`);
+  }
   if (outcomes.some((o) => o.code !== 0)) process.exitCode = 1;
 }
 
