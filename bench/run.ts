@@ -14,7 +14,7 @@
  *
  * Exits non-zero when a benchmark failed (the others still run).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,6 +83,13 @@ function runOne(name: string, passthrough: string[]): Promise<Outcome> {
     });
     child.once('close', (code) => resolve({ name, code, seconds: (performance.now() - started) / 1000, figures }));
   });
+}
+
+/** Programs the benchmarks call (installed by .ci/run on a fresh machine): named up front when missing. */
+const TOOLS = ['curl', 'sha256sum', 'ffmpeg', 'ffprobe', 'convert', 'tesseract', 'sox', 'espeak-ng', 'chromium'];
+
+function missingTools(): string[] {
+  return TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
 }
 
 const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(3));
@@ -168,6 +175,8 @@ async function main() {
   const machine = describeMachine();
   const load0 = os.loadavg()[0];
   console.log(`machine: ${machine}`);
+  const missing = missingTools();
+  if (missing.length) console.log(`warning: not installed: ${missing.join(', ')} — the benchmarks that call them will fail (.ci/run lists the Debian packages)`);
   const outcomes: Outcome[] = [];
   for (const name of chosen) {
     console.log(`\n━━ bench ${name} ━━ npx tsx bench/${name}.bench.ts ${passthrough.join(' ')}`.trimEnd());
