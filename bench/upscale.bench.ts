@@ -30,8 +30,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { closeIdlePools } from '../src/processors/upscale/inference.pool.js';
-import { PACKAGE_RANGE, type ModelName, type Scale } from '../src/processors/upscale/esrgan.models.js';
+import { PACKAGE_RANGE, SCALES, type ModelName, type Scale } from '../src/processors/upscale/esrgan.models.js';
 import { upscaleRaw } from '../src/processors/upscale/upscale.pipeline.js';
+import { defaultModel } from '../src/processors/upscale/upscale.limits.js';
+import { reportFigure } from './figures.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -164,26 +166,37 @@ async function speed(tmp: string): Promise<string[]> {
 
 // ---------------------------------------------------------------- 2. quality
 
-async function quality(): Promise<{ rows: string[]; gains: Record<string, number> }> {
+/** Output megapixels per second of each model and scale in the quality runs (after the first photo, a warm-up). */
+const qualitySpeed: Record<string, { mp: number; ms: number }> = {};
+const QUALITY_SCALES = [2, 3, 4, 8] as const;
+
+async function quality(): Promise<{ rows: string[]; gains: Record<string, number>; psnrs: Record<string, number> }> {
   const files = (await readdir(FIXTURES)).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort();
   const photos = QUICK ? files.slice(0, 2) : files;
   const models: ModelName[] = ['slim', 'medium', 'thick'];
   const sums: Record<string, { p: number; s: number; n: number }> = {};
   const add = (k: string, p: number, s: number) => { sums[k] ??= { p: 0, s: 0, n: 0 }; sums[k].p += p; sums[k].s += s; sums[k].n++; };
   const size = 192;
-  for (const name of photos) {
+  for (const [photoIndex, name] of photos.entries()) {
     const full = await rawOf(sharp(path.join(FIXTURES, name)));
     const hr = await rawOf(sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } })
       .extract({ left: Math.floor((full.width - size) / 2), top: Math.floor((full.height - size) / 2), width: size, height: size }));
-    for (const scale of [2, 4] as const) {
+    for (const scale of QUALITY_SCALES) {
       const lr = await resize(hr, size / scale, size / scale);
       const bic = await resize(lr, size, size);
       add(`bicubic ×${scale}`, psnr(bic.data, hr.data), ssim(bic.data, hr.data, size, size));
       for (const model of models) {
         const variants: [string, (255 | 1) | undefined][] = model === 'thick' ? [['', undefined]] : [['', undefined], [' (package range)', PACKAGE_RANGE[model]]];
         for (const [suffix, range] of variants) {
-          if (suffix && scale === 2) continue; // ×2 uses the package range already
+          if (suffix && scale !== 4) continue; // ×2 uses the package range already; ×3 and ×8 follow ×4
+          const t0 = performance.now();
           const r = await upscaleRaw({ ...lr, channels: 3 }, { model, scale, tile: 256, threads: THREADS, range });
+          if (!suffix && (photoIndex > 0 || photos.length === 1)) {
+            const k = `${model} ×${scale}`;
+            qualitySpeed[k] ??= { mp: 0, ms: 0 };
+            qualitySpeed[k].mp += (size * size) / 1e6;
+            qualitySpeed[k].ms += performance.now() - t0;
+          }
           add(`${model}${suffix} ×${scale}`, psnr(r.image.data, hr.data), ssim(r.image.data, hr.data, size, size));
         }
       }
@@ -193,15 +206,43 @@ async function quality(): Promise<{ rows: string[]; gains: Record<string, number
   await closeIdlePools();
   const rows = ['| method | PSNR dB | gain over bicubic | SSIM |', '|---|---|---|---|'];
   const gains: Record<string, number> = {};
-  for (const scale of [2, 4]) {
+  const psnrs: Record<string, number> = {};
+  for (const scale of QUALITY_SCALES) {
     const floor = sums[`bicubic ×${scale}`];
     for (const [k, v] of Object.entries(sums).filter(([k]) => k.endsWith(`×${scale}`))) {
       const p = v.p / v.n, s = v.s / v.n, gain = p - floor.p / floor.n;
       gains[k] = gain;
+      psnrs[k] = p;
       rows.push(`| ${k} | ${f(p)} | ${k.startsWith('bicubic') ? '—' : `${gain >= 0 ? '+' : ''}${f(gain)}`} | ${f(s, 4)} |`);
     }
   }
-  return { rows, gains };
+  return { rows, gains, psnrs };
+}
+
+/**
+ * The default model per scale, by measured quality per second: among the models that gain at
+ * least 0.5 dB over bicubic, the one with the most dB × output MP/s (a faster model can do more
+ * images, or larger ones, in the same time); when none reaches 0.5 dB, the most dB × MP/s of all.
+ */
+function chooseDefaults(gains: Record<string, number>): { rows: string[]; chosen: Record<number, ModelName> } {
+  const models: ModelName[] = ['slim', 'medium', 'thick'];
+  const rows = ['| scale | model | gain over bicubic | output MP/s | dB × MP/s | chosen by the rule | the processor\'s default |', '|---|---|---|---|---|---|---|'];
+  const chosen: Record<number, ModelName> = {};
+  for (const scale of QUALITY_SCALES) {
+    const cands = models.map((m) => {
+      const sp = qualitySpeed[`${m} ×${scale}`];
+      const mps = sp ? sp.mp / (sp.ms / 1000) : NaN;
+      const gain = gains[`${m} ×${scale}`] ?? NaN;
+      return { m, gain, mps, score: gain * mps };
+    });
+    const eligible = cands.filter((c) => c.gain >= 0.5);
+    const best = (eligible.length ? eligible : cands).reduce((a, b) => (b.score > a.score ? b : a));
+    chosen[scale] = best.m;
+    for (const c of cands) {
+      rows.push(`| ×${scale} | ${c.m} | ${c.gain >= 0 ? '+' : ''}${f(c.gain)} dB | ${f(c.mps, 3)} | ${f(c.score, 3)} | ${c.m === best.m ? '**yes**' : ''} | ${defaultModel(scale) === c.m ? 'yes' : ''} |`);
+    }
+  }
+  return { rows, chosen };
 }
 
 // ---------------------------------------------------------------- 3. large image
@@ -225,6 +266,11 @@ try {
   const speedRows = await speed(tmp);
   const q = await quality();
   const big = await large(tmp);
+  const d = chooseDefaults(q.gains);
+  const defaultGain4 = q.gains[`${defaultModel(4)} ×4`]!;
+  reportFigure({ name: `PSNR gain over bicubic at ×4, default model (${defaultModel(4)})`, value: defaultGain4, unit: 'dB', peer: { name: 'slim', value: q.gains['slim ×4']! }, better: 'higher', goal: '≥ +0.5 dB' });
+  reportFigure({ name: 'speed vs the upscaler package, same weights (slowest case)', value: Math.min(...onnxRatios), unit: '× upscaler', peer: { name: 'upscaler', value: 1 }, better: 'higher', goal: '≥ 1.5×' });
+  const agree = QUALITY_SCALES.every((sc) => d.chosen[sc] === defaultModel(sc));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const section = [
     '## upscale',
@@ -243,9 +289,17 @@ try {
     '',
     'Downscaled with bicubic (sharp), upscaled back, compared with the original crop. PSNR over RGB, SSIM on luma. '
       + '"package range": the value range the packages declare (0..255 for slim/medium); Mediaflow\'s default uses 0..1 at ×3/×4/×8 (see src/processors/upscale/esrgan.models.ts). '
-      + 'The processor\'s default model is slim at ×2 and medium at ×3/×4/×8.',
+      + `The processor's default model: ${SCALES.map((sc) => `${defaultModel(sc)} at ×${sc}`).join(', ')}. ×8 starts from 24×24 pixels here.`,
     '',
     ...q.rows,
+    '',
+    '### Default model by quality per second (the quality runs above, timed after the first photo; 192² outputs, so per-call overhead weighs a little)',
+    '',
+    'Rule: among the models gaining at least 0.5 dB over bicubic (all of them when none does), the most dB × output MP/s. '
+      + (agree ? 'The processor\'s defaults (src/processors/upscale/upscale.limits.ts) are the rule\'s choice at every scale measured.'
+        : `The rule chose ${QUALITY_SCALES.map((sc) => `${d.chosen[sc]} at ×${sc}`).join(', ')}; the processor's defaults differ (${QUALITY_SCALES.map((sc) => `${defaultModel(sc)} at ×${sc}`).join(', ')}).`),
+    '',
+    ...d.rows,
     '',
     '### A large image',
     '',
@@ -254,7 +308,7 @@ try {
     `Goals: ≥ 1.5× the speed of upscaler with equal output — mediaflow (onnx) is ${f(Math.min(...onnxRatios))}× to ${f(Math.max(...onnxRatios))}× `
       + `(${onnxRatios.every((r) => r >= 1.5) ? 'met' : 'NOT met'} for every row); PSNR ≥ bicubic + 0.5 dB at ×4 — `
       + (['slim', 'medium', 'thick'] as const).map((m) => `${m} +${f(q.gains[`${m} ×4`])} dB (${q.gains[`${m} ×4`] >= 0.5 ? 'met' : 'not met'})`).join(', ')
-      + `. The default model at ×4 is medium.`,
+      + `. The default model at ×4 is ${defaultModel(4)} (+${f(defaultGain4)} dB: ${defaultGain4 >= 0.5 ? 'met' : 'NOT met'}).`,
     '',
     'Photographs (test/fixtures/images; sources in its SOURCES.md): astronaut (NASA, public domain), brick and gravel (CC0Textures, CC0), '
       + 'camera (Lav Varshney, CC0), chelsea (Stefan van der Walt, CC0), coffee (Rachel Michetti, CC0), rocket (SpaceX, public domain), all via scikit-image; '

@@ -84,7 +84,8 @@ export async function openRuntime(config: AppConfig, hooks: RuntimeHooks = {}): 
     scratch,
     checkUrl: assertUrlAllowed,
     fetchUrl: async (url, dest, opts) => {
-      const r = await downloadToFile(url, dest, { config: opts.config, maxBytes: opts.maxBytes, signal: opts.signal });
+      // The blob store hashes the file when it takes it: no second hash while downloading.
+      const r = await downloadToFile(url, dest, { config: opts.config, maxBytes: opts.maxBytes, signal: opts.signal, hash: false });
       return { fileName: r.fileName };
     },
     sniffMime,

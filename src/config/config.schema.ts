@@ -21,6 +21,7 @@ export const ConfigSchema = Type.Object({
     leaseMs: Type.Integer({ default: 30000, minimum: 1000, description: 'A job lease; a worker that misses heartbeats this long loses the job.' }),
     heartbeatMs: Type.Integer({ default: 5000, minimum: 100, description: 'How often a worker renews its leases.' }),
     pollMs: Type.Integer({ default: 500, minimum: 5, description: 'Idle polling interval of a worker (woken at once by local submits).' }),
+    nice: Type.Integer({ default: 10, minimum: 0, maximum: 19, description: 'Added to the OS priority (nice) of the worker processes `serve` starts, so that models running there leave the API its share of the CPU (0: same priority as the API).' }),
   }, { default: {} }),
   concurrency: Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 1024 }), { default: {}, description: 'Per-processor concurrency overrides, e.g. {"ocr": 2}.' }),
   network: Type.Object({

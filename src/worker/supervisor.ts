@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import type { AppConfig } from '../config/config.schema.js';
 import type { Queue } from '../core/ports/queue.port.js';
 import type { FromWorker, ToWorker } from './worker-process.js';
@@ -44,9 +46,13 @@ export class WorkerSupervisor {
     });
     const child: Child = { proc, workerId: null };
     this.children.add(child);
+    // Lowered at once, so that the threads its main thread starts from here on inherit the priority;
+    // again when it is ready, for the threads the runtime started before that.
+    this.lowerPriority(proc);
     proc.on('message', (m: FromWorker) => {
       if (m.type === 'ready') {
         child.workerId = m.workerId;
+        this.lowerPriority(proc);
         this.wake();
       }
     });
@@ -63,6 +69,32 @@ export class WorkerSupervisor {
       // Restart quickly, but not in a tight loop when something is badly wrong.
       void release.catch(() => []).then(() => setTimeout(restart, Math.min(5000, 100 * 2 ** Math.min(this.restarts, 6))).unref());
     });
+  }
+
+  /**
+   * Runs a worker at `workers.nice` below this process's priority: models there then take the CPU
+   * the API leaves, instead of sharing it equally with the API's event loop. On Linux the nice value
+   * belongs to each thread, so every thread of the worker is set (/proc/<pid>/task); elsewhere the
+   * process's. Lowering a priority needs no privilege; a failure is logged and the worker runs as is.
+   */
+  private lowerPriority(proc: ChildProcess) {
+    const nice = this.o.config.workers.nice;
+    if (!nice || !proc.pid) return;
+    const target = Math.min(19, os.getPriority() + nice);
+    let tids: number[];
+    try {
+      tids = readdirSync(`/proc/${proc.pid}/task`).map(Number);
+    } catch {
+      tids = [proc.pid];
+    }
+    for (const tid of tids) {
+      try {
+        if (os.getPriority(tid) < target) os.setPriority(tid, target);
+      } catch (err) {
+        // A thread that ended meanwhile is no error; anything else is worth a line.
+        if ((err as { info?: { code?: string } }).info?.code !== 'ESRCH') this.o.log('warn', 'could not lower the priority of a worker', { pid: proc.pid, tid, error: String(err) });
+      }
+    }
   }
 
   private send(msg: ToWorker) {

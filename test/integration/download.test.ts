@@ -44,6 +44,15 @@ test('a multi-megabyte file streams to disk with progress and the right sha256',
   for (let i = 1; i < seen.length; i++) assert.ok(seen[i][0] >= seen[i - 1][0], 'progress never goes back');
 });
 
+test('hash: false: the same bytes through drops and resumes, and no digest (the blob store hashes)', async () => {
+  const body = patternBytes(6 * MiB, 14);
+  const url = server.route('/nohash', { kind: 'file', body, etag: '"v1"', dropAfter: 2 * MiB + 77, dropTimes: 1 });
+  const r = await downloadToFile(url, path.join(dir, 'nohash'), { config, hash: false });
+  assert.equal(r.size, body.length);
+  assert.equal(r.sha256, undefined);
+  assert.ok((await readFile(path.join(dir, 'nohash'))).equals(body));
+});
+
 test('a dropped connection is resumed with Range, and the result is byte-exact', async () => {
   const body = patternBytes(6 * MiB, 12);
   const url = server.route('/drop', { kind: 'file', body, etag: '"v1"', dropAfter: 2 * MiB + 123, dropTimes: 2 });

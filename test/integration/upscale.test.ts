@@ -64,7 +64,7 @@ test('output dimensions are exactly input × scale, for every scale (default mod
     assert.deepEqual(result.input, { width: 37, height: 23, format: 'png', frames: 1 });
     assert.deepEqual({ ...result.output, size: 0 }, { name: 'image.png', width: 37 * scale, height: 23 * scale, format: 'png', size: 0 });
     assert.equal(result.scale, scale);
-    assert.equal(result.model, scale === 2 ? 'slim' : 'medium');
+    assert.equal(result.model, scale <= 3 ? 'slim' : scale === 4 ? 'medium' : 'thick');
     assert.ok(result.tiles >= 6, `tiles ${result.tiles}`);
     assert.ok(result.timeMs > 0);
     assert.equal(progress.at(-1), 1);

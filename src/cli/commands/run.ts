@@ -123,7 +123,7 @@ export async function runLocal(name: string, inputArg: string, rawParams: Record
       let file = inputArg;
       if (isUrl) {
         file = path.join(scratch, 'input');
-        await downloadToFile(inputArg, file, { config, maxBytes: config.uploadLimitMb * 1048576, signal: controller.signal });
+        await downloadToFile(inputArg, file, { config, maxBytes: config.uploadLimitMb * 1048576, signal: controller.signal, hash: false });
       }
       const mime = await sniffMime(file);
       if (!mimeMatches(mime, processor.input.accept)) throw new InputError('INPUT_UNSUPPORTED_TYPE', `${name} does not accept ${mime}`);

@@ -9,11 +9,16 @@ const MAX_SIDE: Record<EncodeFormat, number> = { png: 2_147_483_647, jpeg: 65_53
 const ENCODABLE: readonly string[] = ['png', 'jpeg', 'webp'];
 
 /**
- * slim at ×2 (+2.2 dB over bicubic against medium's +2.4, at a third of the time); medium above,
- * where slim's ×4 gain (+0.44 dB) is about half of medium's (+0.75 dB). bench/RESULTS.md.
+ * The default model per scale, chosen by measured quality per second (bench/RESULTS.md, "Default
+ * model by quality per second"): among the models that gain at least 0.5 dB PSNR over bicubic, the
+ * most dB × output MP/s. slim at ×2 (+2.20 dB against medium's +2.39, 2.5× as fast) and ×3 (+1.24
+ * against +1.51, 2× as fast); medium at ×4, where slim gains only +0.44 dB (medium +0.75); thick at
+ * ×8, the only one that beats bicubic there (+0.70 dB; slim −0.35, medium −0.29; from 48×48 inputs
+ * +0.83, −0.39, −0.33), at about a seventh of their speed.
  */
 export function defaultModel(scale: Scale): ModelName {
-  return scale === 2 ? 'slim' : 'medium';
+  if (scale <= 3) return 'slim';
+  return scale === 4 ? 'medium' : 'thick';
 }
 
 /** The output format: the one asked for, else the input's when it can be written, else PNG. */
