@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 /** The seed services whose routes the compat layer keeps (src/http/compat). */
-export const COMPAT_SEEDS = ['seed000', 'seed001', 'seed002', 'seed003', 'seed004'] as const;
-export type CompatSeed = (typeof COMPAT_SEEDS)[number];
+export type CompatSeed = 'seed000' | 'seed001' | 'seed002' | 'seed003' | 'seed004';
 
 /**
  * The whole configuration, one schema. Sources, later ones winning:
@@ -17,7 +16,7 @@ export const ConfigSchema = Type.Object({
   compatPorts: Type.Boolean({ default: false, description: "Also listen on the seed systems' own ports 5000, 8000 and 11470." }),
   apiKeys: Type.Array(Type.String({ minLength: 8 }), { default: [], description: 'API keys; when set, every route that runs or shows a job (/v1, the compat routes, /tasks) needs `Authorization: Bearer <key>` or `X-Api-Key`.' }),
   auth: Type.Object({
-    openCompat: Type.Array(Type.Union(COMPAT_SEEDS.map((s) => Type.Literal(s))), {
+    openCompat: Type.Array(Type.Union([Type.Literal('seed000'), Type.Literal('seed001'), Type.Literal('seed002'), Type.Literal('seed003'), Type.Literal('seed004')]), {
       default: [],
       description: 'Compat routes of these seeds answer without a key even when apiKeys is set (old clients that cannot send headers); '
         + '`/tasks/<id>` then shows such clients only the jobs of these seeds.',

@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import formbody from '@fastify/formbody';
 import sse from '@fastify/sse';
@@ -12,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import { MediaflowError } from '../core/errors.js';
 import type { Runtime } from '../runtime.js';
+import { allPublic, installAuth } from './auth.js';
 import { registerCompatRoutes } from './compat/index.js';
 import { sendCompatError } from './compat/compat-errors.js';
 import { healthRoutes } from './health.routes.js';
@@ -25,15 +25,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The web UI's files: `web/` at the package root (the same from src/ under tsx and from dist/). */
 export const WEB_ROOT = path.resolve(here, '..', '..', 'web');
 
-const PUBLIC_PREFIXES = ['/health', '/ready', '/metrics', '/docs', '/openapi.json'];
+/** Routes (other than /v1) that answer errors as problem+json rather than in a seed's shape. */
+const PROBLEM_PREFIXES = ['/v1', '/health', '/ready', '/metrics', '/docs', '/openapi.json'];
 
-function keyMatches(given: string, keys: readonly string[]): boolean {
-  const g = Buffer.from(given);
-  return keys.some((k) => {
-    const b = Buffer.from(k);
-    return b.length === g.length && timingSafeEqual(b, g);
-  });
+/** The path the router sees: the matched route's pattern, or the decoded URL path when none matched. */
+function routePath(request: FastifyRequest): string {
+  if (request.routeOptions.url) return request.routeOptions.url;
+  const raw = request.url.split('?')[0]!;
+  try { return decodeURIComponent(raw); } catch { return raw; }
 }
+
+const answersProblems = (request: FastifyRequest) => PROBLEM_PREFIXES.some((p) => routePath(request).startsWith(p));
 
 /**
  * Builds the HTTP server: thin routes over the job service. /v1 answers errors as
@@ -66,15 +68,15 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
   app.addHook('onRequest', async (request) => {
     (request as unknown as { startedAt: bigint }).startedAt = process.hrtime.bigint();
-    if (config.apiKeys.length === 0 || !request.url.startsWith('/v1')) return;
-    const auth = request.headers.authorization;
-    const given = (typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined) ?? (request.headers['x-api-key'] as string | undefined);
-    if (!given || !keyMatches(given, config.apiKeys)) throw new MediaflowError('UNAUTHORIZED');
+  });
+  installAuth(app, config);
+  // The API documentation is public (it describes, it shows no job).
+  await app.register(async (docs) => {
+    allPublic(docs);
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
   app.addHook('onResponse', async (request, reply) => {
     const started = (request as unknown as { startedAt?: bigint }).startedAt;
@@ -84,12 +86,12 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    if (request.url.startsWith('/v1') || PUBLIC_PREFIXES.some((p) => request.url.startsWith(p))) return sendProblem(reply, request, err);
+    if (answersProblems(request)) return sendProblem(reply, request, err);
     return sendCompatError(reply, err);
   });
   app.setNotFoundHandler((request, reply) => {
     const err = new MediaflowError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`);
-    if (request.url.startsWith('/v1')) return sendProblem(reply, request, err);
+    if (answersProblems(request)) return sendProblem(reply, request, err);
     return reply.status(404).send({ error: err.message, code: err.code });
   });
 
@@ -100,7 +102,11 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   await registerCompatRoutes(app, rt);
 
   if (existsSync(WEB_ROOT)) {
-    await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', index: ['index.html'], wildcard: false, cacheControl: true, maxAge: 0 });
+    // The web UI's files are public; the page asks for a key when the API answers 401.
+    await app.register(async (web) => {
+      allPublic(web);
+      await web.register(fastifyStatic, { root: WEB_ROOT, prefix: '/', index: ['index.html'], wildcard: false, cacheControl: true, maxAge: 0 });
+    });
   }
   return app;
 }

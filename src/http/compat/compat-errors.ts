@@ -9,7 +9,8 @@ import { normaliseError } from '../problem.js';
  */
 export function sendCompatError(reply: FastifyReply, err: unknown, opts: { inputStatus?: number } = {}) {
   const e = normaliseError(err);
-  const status = e.status >= 500 ? e.status : e.status === 404 ? 404 : opts.inputStatus ?? 400;
+  // A missing key is not bad input: 401 tells a client (and a proxy) what to fix.
+  const status = e.status >= 500 || e.status === 404 || e.status === 401 ? e.status : opts.inputStatus ?? 400;
   return reply.status(status).send({ error: e.message, code: e.code });
 }
 

@@ -19,6 +19,7 @@ const ALLOWED = new Set(['.wav', '.flac']);
  */
 export async function seed000Routes(app: FastifyInstance, jobs: JobService, blobs: BlobStore) {
   app.post('/process_song', {
+    config: { auth: 'compat:seed000' },
     schema: {
       tags: ['compat: seed 000 (vocals)'],
       summary: 'Extract the vocals of a .wav or .flac song (multipart `file`); answers vocals.wav when done',
