@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { InputError } from '../core/errors.js';
+import { MAX_JSON_DEPTH, jsonTextTooDeep } from '../util/json-depth.js';
 import type { JobService, StagedBlob } from '../core/jobs.service.js';
 
 export interface ParsedMultipart {
@@ -45,6 +46,7 @@ export async function readMultipart(request: FastifyRequest, jobs: JobService, f
 /** Parses a JSON-valued form field ("params"). */
 export function parseJsonField(value: string | undefined, name: string): unknown {
   if (value === undefined || value === '') return undefined;
+  if (jsonTextTooDeep(value)) throw new InputError('INVALID_REQUEST', `The form field "${name}" nests deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(value);
   } catch {

@@ -4,12 +4,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import formbody from '@fastify/formbody';
 import sse from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { MediaflowError } from '../core/errors.js';
+import { InputError, MediaflowError } from '../core/errors.js';
+import { MAX_JSON_DEPTH, jsonTextTooDeep } from '../util/json-depth.js';
 import type { Runtime } from '../runtime.js';
 import { allPublic, installAuth } from './auth.js';
 import { registerCompatRoutes } from './compat/index.js';
@@ -48,9 +51,20 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     // JSON bodies carry base64 inputs: 4/3 of the upload limit plus the envelope.
     bodyLimit: Math.ceil(uploadBytes * 1.4) + 65536,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
+  // Query strings, params and headers are text: their values are coerced ("50" → 50). A JSON body
+  // has types of its own: `"priority": "x"` or `true` is an error there, never converted.
+  const coercing = addFormats.default(new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false }));
+  const exact = addFormats.default(new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false }));
+  app.setValidatorCompiler(({ schema, httpPart, contentType }) => (httpPart === 'body' && contentType === 'application/json' ? exact : coercing).compile(schema));
   const metrics = createMetrics(rt);
+  // JSON nested deeper than any request needs is refused while parsing (400), before recursive code sees it.
+  const defaultJson = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTextTooDeep(body as string)) return done(new InputError('INVALID_REQUEST', `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    return defaultJson(request, body as string, done);
+  });
   app.addHook('onClose', async () => metrics.close());
 
   await app.register(multipart, { limits: { fileSize: uploadBytes, files: 4, fields: 200, fieldSize: 1024 * 1024, parts: 400 } });

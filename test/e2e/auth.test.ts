@@ -76,7 +76,7 @@ describe('API keys are decided on the matched route', () => {
   });
 
   test('a wrong key, an empty one, or another scheme is refused', async () => {
-    for (const h of [{ authorization: 'Bearer wrong-key-1' }, { authorization: 'Bearer ' }, { authorization: `Basic ${KEY}` }, { 'x-api-key': '' }, { 'x-api-key': `${KEY}x` }]) {
+    for (const h of <Array<Record<string, string>>>[{ authorization: 'Bearer wrong-key-1' }, { authorization: 'Bearer ' }, { authorization: `Basic ${KEY}` }, { 'x-api-key': '' }, { 'x-api-key': `${KEY}x` }]) {
       assert.equal((await rawRequest(s.url, 'GET', '/v1/jobs', h)).status, 401, JSON.stringify(h));
     }
     assert.equal((await rawRequest(s.url, 'GET', '/v1/jobs', { 'x-api-key': KEY })).status, 200);
@@ -101,13 +101,13 @@ describe('API keys are decided on the matched route', () => {
     for (const [method, p, init] of noKey) {
       const res = await fetch(s.url + p, { method, ...init });
       assert.equal(res.status, 401, `${method} ${p}`);
-      assert.equal((await res.json()).code, 'UNAUTHORIZED');
+      assert.equal((await json(res)).code, 'UNAUTHORIZED');
     }
     const jobs = await json(await fetch(`${s.url}/v1/jobs`, { headers: WITH_KEY }));
     assert.equal(jobs.items.length, 1, 'no job was made without a key');
     const task = await fetch(`${s.url}/tasks/${jobId}`, { headers: WITH_KEY });
     assert.equal(task.status, 200);
-    assert.equal((await task.json()).status, 'PENDING');
+    assert.equal((await json(task)).status, 'PENDING');
   });
 
   test('/metrics needs a key unless metrics.public; health, docs and the web UI do not', async () => {
@@ -134,10 +134,10 @@ describe('auth.openCompat', () => {
   test('an opened seed answers without a key; /tasks/<id> then shows only that seed\'s jobs', async () => {
     const up = await fetch(`${s.url}/upscale`, { method: 'POST', body: form('image', await png(), 'cat.png') });
     assert.equal(up.status, 202);
-    const { task_id } = await up.json();
+    const { task_id } = await json(up);
     const task = await fetch(`${s.url}/tasks/${task_id}`);
     assert.equal(task.status, 200);
-    assert.equal((await task.json()).task_id, task_id);
+    assert.equal((await json(task)).task_id, task_id);
 
     const v1 = await json(await submit(s.url, { processor: 'sleep', params: { ms: 10 }, input: URL_IN }, WITH_KEY));
     const hidden = await fetch(`${s.url}/tasks/${v1.id}`);
