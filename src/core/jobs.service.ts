@@ -13,6 +13,7 @@ import { safeFileName } from '../util/safe-name.js';
 import { InputError, MediaflowError } from './errors.js';
 import { isTerminal, type Job, type JobListFilter, type JobPage, type StoredInput } from './job.types.js';
 import { canonicalJson, dedupKey, validateParams } from './params.js';
+import { checkWebhookUrl } from './webhook-url.js';
 
 /** Bytes already in the blob store, not yet attached to a job (an upload being submitted). */
 export interface StagedBlob {
@@ -113,6 +114,7 @@ export class JobService {
     try {
       const processor = this.processor(req.processor);
       const params = validateParams(processor, req.params);
+      if (req.webhook) await checkWebhookUrl(req.webhook, this.d.config, this.d.checkUrl);
       let input: StoredInput;
       if (processor.input.kind === 'url') {
         if (req.input.kind !== 'url') throw new InputError('INPUT_MISSING', `${processor.name} takes a URL: send input.url`);
@@ -126,7 +128,7 @@ export class JobService {
       }
       const inputId = input.kind === 'file' ? input.sha256 : `url:${input.url}`;
       const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);
-      const fingerprint = createHash('sha256').update(canonicalJson({ p: processor.name, params, inputId })).digest('hex');
+      const fingerprint = createHash('sha256').update(canonicalJson({ p: processor.name, params, inputId, webhook: req.webhook ?? null, priority: req.priority ?? 0 })).digest('hex');
       const outcome = await this.d.store.create({
         id: randomUUID(),
         processor: processor.name,

@@ -60,7 +60,7 @@ function webhookOf(v: unknown): string | null {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
     return u.toString();
   } catch {
-    throw new InputError('INVALID_REQUEST', 'webhook must be an http(s) URL');
+    throw new InputError('WEBHOOK_URL_INVALID', 'webhook must be an http(s) URL', { details: { field: 'webhook', reason: 'URL_INVALID' } });
   }
 }
 
