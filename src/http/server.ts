@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -19,6 +19,7 @@ import { registerCompatRoutes } from './compat/index.js';
 import { sendCompatError } from './compat/compat-errors.js';
 import { healthRoutes } from './health.routes.js';
 import { createMetrics } from './metrics.js';
+import { createLogger } from '../logging/logger.js';
 import { sendProblem } from './problem.js';
 import { jobsRoutes } from './v1/jobs.routes.js';
 import { eventsRoutes } from './v1/events.routes.js';
@@ -48,7 +49,7 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   const { config } = rt;
   const uploadBytes = Math.floor(config.uploadLimitMb * 1024 * 1024);
   const app = Fastify({
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    ...(config.logLevel === 'silent' ? { logger: false } : { loggerInstance: createLogger(config.logLevel) as FastifyBaseLogger }),
     // JSON bodies carry base64 inputs: 4/3 of the upload limit plus the envelope.
     bodyLimit: Math.ceil(uploadBytes * 1.4) + 65536,
   });

@@ -15,13 +15,15 @@ export function registerServe(program: Command) {
     .option('--no-workers', 'API only: run `mediaflow worker` processes separately')
     .option('--workers <n>', 'worker processes to start (default 1)')
     .option('--compat-ports', "also listen on the seed services' ports 5000, 8000 and 11470")
-    .option('--api-key <key...>', 'require this API key on /v1 (repeatable)')
+    .option('--api-key <key...>', 'require this API key on /v1, the compat routes and /tasks (repeatable)')
+    .option('--allow-private', 'allow URL inputs and webhooks on private/loopback addresses (network.allowPrivate)')
     .action(async (opts) => {
       const extra: Record<string, unknown> = {};
       if (opts.host !== undefined) extra.host = opts.host;
       if (opts.port !== undefined) extra.port = opts.port;
       if (opts.compatPorts) extra.compatPorts = true;
       if (opts.apiKey) extra.apiKeys = opts.apiKey;
+      if (opts.allowPrivate) extra.network = { allowPrivate: true };
       const workers: Record<string, unknown> = {};
       if (opts.workers === false) workers.enabled = false;
       if (typeof opts.workers === 'string') workers.processes = opts.workers;

@@ -7,7 +7,7 @@ import type { BlobStore } from '../../core/ports/blob-store.port.js';
 import type { EventBus } from '../../core/ports/event-bus.port.js';
 import { readMultipart, parseJsonField } from '../multipart.js';
 import { sendBlob } from '../serve-blob.js';
-import { jobView } from './job.view.js';
+import { jobSummary, jobView } from './job.view.js';
 
 const JobId = Type.Object({ id: Type.String({ description: 'Job id' }) });
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: true, description: 'application/problem+json (RFC 9457)' });
@@ -129,21 +129,22 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
   app.get('/v1/jobs', {
     schema: {
       tags: ['jobs'],
-      summary: 'List jobs, newest first',
+      summary: 'List jobs, newest first (summaries: without `result` unless `include=result`)',
       querystring: Type.Object({
         status: Type.Optional(Type.String({ description: 'Comma-separated statuses' })),
         processor: Type.Optional(Type.String({ description: 'Comma-separated processor names' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
         cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
+        include: Type.Optional(Type.Literal('result', { description: '`result`: each job with its full result (by default a list leaves it out)' })),
       }),
     },
   }, async (request) => {
-    const q = request.query as { status?: string; processor?: string; limit?: number; cursor?: string };
+    const q = request.query as { status?: string; processor?: string; limit?: number; cursor?: string; include?: 'result' };
     const status = q.status?.split(',').filter(Boolean);
     const bad = status?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
     if (bad) throw new InputError('INVALID_REQUEST', `Unknown status ${JSON.stringify(bad)}; one of ${JOB_STATUSES.join(', ')}`);
     const page = await jobs.list({ status: status as JobStatus[] | undefined, processor: q.processor?.split(',').filter(Boolean), limit: q.limit ?? 50, cursor: q.cursor });
-    return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+    return { items: page.items.map(q.include === 'result' ? jobView : jobSummary), nextCursor: page.nextCursor };
   });
 
   app.get('/v1/jobs/:id', { schema: { tags: ['jobs'], summary: 'Get a job', params: JobId, response: { 200: JobSchema, 404: Problem } } }, async (request) => {
