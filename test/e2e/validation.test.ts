@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, json, submit, type InProcessServer } from '../helpers/server.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
 const URL_IN = { url: 'http://127.0.0.1/' };
 
@@ -90,5 +91,15 @@ describe('request schemas are enforced, with 400 and a stable code', () => {
     for (let i = 0; i < 30; i++) nested = { a: nested };
     await expect400(await submit(s.url, { processor: 'noop', input: URL_IN, params: { value: nested } }), 'PARAMS_INVALID', 'deep params');
     await expect400(await submit(s.url, { processor: 'noop', input: URL_IN, params: { value: 'x'.repeat(70_000) } }), 'PARAMS_INVALID', 'large params');
+  });
+
+  test('a multipart body that breaks off is a 400, not a 500', async () => {
+    const b = 'XyZ';
+    const body = `--${b}\r\nContent-Disposition: form-data; name="processor"\r\n\r\nocr\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n`;
+    for (const path of ['/v1/jobs', '/ocr', '/upscale', '/predict', '/process_song']) {
+      const res = await rawRequest(s.url, 'POST', path, { 'content-type': `multipart/form-data; boundary=${b}` }, body);
+      assert.equal(res.status, 400, `${path}: ${res.body}`);
+      assert.equal(JSON.parse(res.body).code, 'INVALID_REQUEST', path);
+    }
   });
 });
