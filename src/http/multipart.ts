@@ -34,6 +34,9 @@ export async function readMultipart(request: FastifyRequest, jobs: JobService, f
         out.rawFileName = part.filename;
         out.fileField = part.fieldname;
         part.file.once('error', (e: unknown) => { partError = e; });
+        // Past the size limit the parser stops passing bytes on but waits for the part's end, which a
+        // client may never send: fail the upload at once.
+        part.file.once('limit', () => part.file.destroy(new InputError('INPUT_TOO_LARGE')));
         out.file = await jobs.stage(part.file, part.filename);
       } else if (typeof part.value === 'string') {
         out.fields[part.fieldname] = part.value;

@@ -29,6 +29,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The web UI's files: `web/` at the package root (the same from src/ under tsx and from dist/). */
 export const WEB_ROOT = path.resolve(here, '..', '..', 'web');
 
+/** How long the rest of an unread request body is discarded after the answer, before the socket is closed. */
+const UNREAD_BODY_LINGER_MS = 2_000;
+
 /** Routes (other than /v1) that answer errors as problem+json rather than in a seed's shape. */
 const PROBLEM_PREFIXES = ['/v1', '/health', '/ready', '/metrics', '/docs', '/openapi.json'];
 
@@ -92,6 +95,19 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
     allPublic(docs);
     await docs.register(swaggerUi, { routePrefix: '/docs' });
     docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
+  // An answer given before the body was read (a 401, a 413, a 507 mid-upload) ends the connection:
+  // the client is told so, the rest of its body is discarded for a moment while the answer reaches
+  // it, then the socket goes. Kept open, it would wait for bytes nobody reads and hold up a shutdown.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request) => {
+    if (request.raw.complete) return;
+    const socket = request.raw.socket;
+    request.raw.resume();
+    socket.end();
+    setTimeout(() => socket.destroy(), UNREAD_BODY_LINGER_MS).unref();
   });
   app.addHook('onResponse', async (request, reply) => {
     const started = (request as unknown as { startedAt?: bigint }).startedAt;

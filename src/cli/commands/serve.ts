@@ -6,6 +6,8 @@ import { WorkerSupervisor } from '../../worker/supervisor.js';
 import { cliLogger, configFrom, withConfigOptions } from '../options.js';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+/** A stop never waits longer than this for open requests (a client waiting on a long job, a stalled upload). */
+const SHUTDOWN_MS = 10_000;
 
 export function registerServe(program: Command) {
   withConfigOptions(program.command('serve'))
@@ -63,6 +65,12 @@ export function registerServe(program: Command) {
       const shutdown = async () => {
         if (closing) return;
         closing = true;
+        // Requests still open near the deadline are cut; past it the process exits whatever is left.
+        setTimeout(() => { app.server.closeAllConnections(); for (const s of compat) s.closeAllConnections(); }, SHUTDOWN_MS - 3_000).unref();
+        setTimeout(() => {
+          log('warn', 'shutdown took too long: exiting');
+          process.exit(0);
+        }, SHUTDOWN_MS).unref();
         clearInterval(sweeper);
         stopWebhooks();
         for (const s of compat) s.close();
