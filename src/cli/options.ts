@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { AppConfig } from '../config/config.schema.js';
 import { loadConfig } from '../config/load-config.js';
+import { createLogger, logFn, type LogFn } from '../logging/logger.js';
 
 /** Options every command that opens the data folder shares. */
 export function withConfigOptions(cmd: Command): Command {
@@ -18,12 +19,7 @@ export function configFrom(opts: Record<string, unknown>, extra: Record<string, 
   return loadConfig({ flags, file: opts.config as string | undefined });
 }
 
-/** A small structured logger for CLI-run processes (pino is Fastify's, this is for everything else). */
-export function cliLogger(level: string) {
-  const order = ['debug', 'info', 'warn', 'error', 'fatal'];
-  const min = level === 'silent' ? Infinity : order.indexOf(level);
-  return (lvl: string, msg: string, extra?: object) => {
-    if (order.indexOf(lvl) < min) return;
-    process.stderr.write(`${JSON.stringify({ level: lvl, time: new Date().toISOString(), pid: process.pid, msg, ...extra })}\n`);
-  };
+/** The logger of CLI-run processes: the same format as the API's (src/logging). */
+export function cliLogger(level: string): LogFn {
+  return logFn(createLogger(level));
 }

@@ -1,5 +1,8 @@
 import { Type, type Static } from 'typebox';
 
+/** The seed services whose routes the compat layer keeps (src/http/compat). */
+export type CompatSeed = 'seed000' | 'seed001' | 'seed002' | 'seed003' | 'seed004';
+
 /**
  * The whole configuration, one schema. Sources, later ones winning:
  * defaults ← config file (`--config`, `MEDIAFLOW_CONFIG`, or `<data>/mediaflow.json`) ← `MEDIAFLOW_*`
@@ -11,7 +14,17 @@ export const ConfigSchema = Type.Object({
   port: Type.Integer({ default: 8000, minimum: 0, maximum: 65535, description: 'HTTP port.' }),
   data: Type.String({ default: './data', description: 'Data folder: database, blobs, models, temporary files.' }),
   compatPorts: Type.Boolean({ default: false, description: "Also listen on the seed systems' own ports 5000, 8000 and 11470." }),
-  apiKeys: Type.Array(Type.String({ minLength: 8 }), { default: [], description: 'API keys; when set, /v1 needs `Authorization: Bearer <key>` or `X-Api-Key`.' }),
+  apiKeys: Type.Array(Type.String({ minLength: 8 }), { default: [], description: 'API keys; when set, every route that runs or shows a job (/v1, the compat routes, /tasks) needs `Authorization: Bearer <key>` or `X-Api-Key`.' }),
+  auth: Type.Object({
+    openCompat: Type.Array(Type.Union([Type.Literal('seed000'), Type.Literal('seed001'), Type.Literal('seed002'), Type.Literal('seed003'), Type.Literal('seed004')]), {
+      default: [],
+      description: 'Compat routes of these seeds answer without a key even when apiKeys is set (old clients that cannot send headers); '
+        + '`/tasks/<id>` then shows such clients only the jobs of these seeds.',
+    }),
+  }, { default: {} }),
+  metrics: Type.Object({
+    public: Type.Boolean({ default: false, description: '/metrics answers without a key when apiKeys is set.' }),
+  }, { default: {} }),
   uploadLimitMb: Type.Number({ default: 1024, exclusiveMinimum: 0, description: 'Largest accepted upload or fetched input, in MiB.' }),
   retentionDays: Type.Number({ default: 7, minimum: 0, description: 'Ended jobs and their files are removed after this many days (0 keeps them forever).' }),
   logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], { default: 'info' }),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigSchema, type AppConfig } from './config.schema.js';
 import { modeProblems } from './mode-requirements.js';
+import { configKeys, normEnv, unknownEnvNames, unknownKeys } from './config-names.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -24,29 +25,22 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, str
 const validate = ajv.compile(ConfigSchema);
 
 /**
- * Maps `MEDIAFLOW_WORKERS_PROCESSES=2` to `{ workers: { processes: "2" } }`. Names are matched
- * against the schema case-insensitively, so camelCase keys work as `MEDIAFLOW_UPLOADLIMITMB` or
- * `MEDIAFLOW_UPLOAD_LIMIT_MB`. Values stay strings; the schema coerces them. JSON values (arrays,
- * objects) are parsed.
+ * Maps `MEDIAFLOW_WORKERS_PROCESSES=2` to `{ workers: { processes: "2" } }`, at any depth of the
+ * schema. Names are matched case- and underscore-insensitively, so camelCase keys work as
+ * `MEDIAFLOW_UPLOADLIMITMB` or `MEDIAFLOW_UPLOAD_LIMIT_MB`. Values stay strings; the schema coerces
+ * them. JSON values (arrays, objects) are parsed. Unknown names are not mapped (loadConfig refuses them).
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const props = ConfigSchema.properties as unknown as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
-  const norm = (s: string) => s.toLowerCase().replace(/_/g, '');
-  for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith('MEDIAFLOW_') || raw === undefined || key === 'MEDIAFLOW_CONFIG') continue;
-    const rest = norm(key.slice('MEDIAFLOW_'.length));
-    const value = parseEnvValue(raw);
-    const top = Object.keys(props).find((k) => norm(k) === rest);
-    if (top) { out[top] = props[top]!.type === 'boolean' ? parseBool(value) : value; continue; }
-    for (const [group, schema] of Object.entries(props)) {
-      if (!schema.properties || !rest.startsWith(norm(group))) continue;
-      const sub = Object.keys(schema.properties).find((k) => norm(group) + norm(k) === rest);
-      if (sub) {
-        out[group] = { ...(out[group] as object | undefined), [sub]: schema.properties[sub]!.type === 'boolean' ? parseBool(value) : value };
-        break;
-      }
-    }
+  let out: Record<string, unknown> = {};
+  const keys = new Map(configKeys(ConfigSchema).map((k) => [normEnv(k.env), k]));
+  for (const [name, raw] of Object.entries(env)) {
+    const key = raw === undefined ? undefined : keys.get(normEnv(name));
+    if (!key) continue;
+    const value = parseEnvValue(raw!);
+    const leaf = key.boolean ? parseBool(value) : value;
+    let nested: unknown = leaf;
+    for (const k of [...key.path].reverse()) nested = { [k]: nested };
+    out = merge(out, nested as Record<string, unknown>);
   }
   return out;
 }
@@ -95,6 +89,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
     // A worker forked by `serve` gets the parent's exact, already merged configuration.
     return loadConfig({ env: {}, flags: JSON.parse(env.MEDIAFLOW_CONFIG_JSON) as Record<string, unknown>, file: undefined });
   }
+  // Typos refuse the start: a misspelt key would otherwise be ignored without a word.
+  const unknown = unknownEnvNames(ConfigSchema, env);
   const fromEnv = configFromEnv(env);
   const flags = sources.flags ?? {};
   const dataHint = (flags.data ?? fromEnv.data ?? './data') as string;
@@ -109,6 +105,8 @@ export function loadConfig(sources: ConfigSources = {}): AppConfig {
   } else if (sources.file) {
     throw new ConfigError([`config file ${sources.file} does not exist`]);
   }
+  unknown.push(...unknownKeys(ConfigSchema, fromFile).map((p) => `${file}: ${p}`));
+  if (unknown.length) throw new ConfigError(unknown);
   const merged = merge(merge(fromFile, fromEnv), flags);
   if (!validate(merged)) {
     const problems = (validate.errors ?? []).map((e) => {

@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   URL_HTTP_ERROR: { status: 502, retryable: false, title: 'The remote server answered with an error' },
   URL_TIMEOUT: { status: 504, retryable: true, title: 'The remote server did not answer in time' },
   URL_TOO_MANY_REDIRECTS: { status: 502, retryable: false, title: 'Too many redirects' },
+  WEBHOOK_URL_INVALID: { status: 400, retryable: false, title: 'The webhook URL is not an http(s) URL the address policy allows' },
   VIDEO_URL_UNSUPPORTED: { status: 422, retryable: false, title: 'No video was found at this URL (not a page of a supported site, nor a media file)' },
   VIDEO_UNAVAILABLE: { status: 404, retryable: false, title: 'The video is unavailable (removed, private, region-blocked or not started)' },
   VIDEO_SIGN_IN_REQUIRED: { status: 403, retryable: false, title: 'The site requires sign-in for this video (configure tools.ytDlpCookies)' },

@@ -12,6 +12,7 @@ import type { Queue } from './ports/queue.port.js';
 import type { Scratch } from './scratch.js';
 import { isTerminal, type Job, type JobListFilter, type JobPage, type StoredInput } from './job.types.js';
 import { canonicalJson, dedupKey, validateParams } from './params.js';
+import { checkWebhookUrl } from './webhook-url.js';
 
 /** Bytes already in the blob store, not yet attached to a job (an upload being submitted). */
 export interface StagedBlob {
@@ -131,6 +132,7 @@ export class JobService {
   async submit(req: SubmitRequest): Promise<SubmitResult> {
     const processor = this.processor(req.processor);
     const params = validateParams(processor, req.params);
+    if (req.webhook) await checkWebhookUrl(req.webhook, this.d.config, this.d.checkUrl);
     const input = await this.storedInput(processor, req.input, params);
     const inputId = input.kind === 'file' ? input.sha256 : input.kind === 'url' ? `url:${input.url}` : `job:${input.job}/${input.output}`;
     const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);

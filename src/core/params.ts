@@ -2,11 +2,25 @@ import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ProcessorDefinition } from './processor.types.js';
 import { InputError } from './errors.js';
+import { MAX_JSON_DEPTH, valueTooDeep } from '../util/json-depth.js';
 
 // Form fields arrive as strings, so types are coerced ("4" → 4); defaults are filled in so the
 // stored params (and the dedup key) are complete and canonical.
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
 const cache = new WeakMap<object, ValidateFunction>();
+
+/** Params are a handful of settings: anything this large or deep is a mistake or an attack. */
+export const MAX_PARAMS_BYTES = 64 * 1024;
+export const MAX_PARAMS_DEPTH = 16;
+
+/** A JSON copy of the params, refusing values too deep or too large to be settings (and so to recurse over). */
+function copyParams(raw: unknown): unknown {
+  if (valueTooDeep(raw, Math.min(MAX_PARAMS_DEPTH, MAX_JSON_DEPTH))) throw new InputError('PARAMS_INVALID', `params nest deeper than ${MAX_PARAMS_DEPTH} levels`);
+  const text = JSON.stringify(raw ?? {});
+  if (text === undefined) throw new InputError('PARAMS_INVALID', 'params must be a JSON object');
+  if (Buffer.byteLength(text) > MAX_PARAMS_BYTES) throw new InputError('PARAMS_INVALID', `params are larger than ${MAX_PARAMS_BYTES / 1024} KiB`);
+  return JSON.parse(text);
+}
 
 /** Validates and completes a processor's params; throws PARAMS_INVALID listing every problem. */
 export function validateParams(processor: ProcessorDefinition<any, any>, raw: unknown): Record<string, unknown> {
@@ -15,8 +29,8 @@ export function validateParams(processor: ProcessorDefinition<any, any>, raw: un
     validate = ajv.compile(processor.params);
     cache.set(processor.params, validate);
   }
-  const params = structuredClone(raw ?? {}) as Record<string, unknown>;
-  if (typeof params !== 'object' || Array.isArray(params)) throw new InputError('PARAMS_INVALID', 'params must be a JSON object');
+  const params = copyParams(raw) as Record<string, unknown>;
+  if (!params || typeof params !== 'object' || Array.isArray(params)) throw new InputError('PARAMS_INVALID', 'params must be a JSON object');
   if (!validate(params)) {
     const problems = (validate.errors ?? []).map((e) => {
       const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'params';

@@ -24,9 +24,9 @@ export async function healthRoutes(app: FastifyInstance, rt: Runtime, metrics: R
     return checks;
   }
 
-  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+  app.get('/health', { config: { auth: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', { schema: { tags: ['health'], summary: 'Readiness: store, queue, blob store, disk space, models and tools' } }, async (_req, reply) => {
+  app.get('/ready', { config: { auth: 'public' }, schema: { tags: ['health'], summary: 'Readiness: store, queue, blob store, disk space, models and tools' } }, async (_req, reply) => {
     const checks: Record<string, Check> = {};
     const probe = async (name: string, fn: () => Promise<string | void>) => {
       try {
@@ -54,7 +54,7 @@ export async function healthRoutes(app: FastifyInstance, rt: Runtime, metrics: R
     return reply.status(coreOk ? 200 : 503).send({ status: allOk ? 'ready' : coreOk ? 'degraded' : 'unavailable', checks });
   });
 
-  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+  app.get('/metrics', { config: { auth: 'metrics' }, schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -8,7 +8,8 @@ import type { Runtime } from '../runtime.js';
  */
 export function createMetrics(rt: Runtime) {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'mediaflow_process_' });
+  // Unprefixed: the conventional names (process_cpu_seconds_total, nodejs_heap_size_used_bytes...) that dashboards expect.
+  client.collectDefaultMetrics({ register: registry });
   const http = new client.Histogram({
     name: 'mediaflow_http_request_duration_seconds',
     help: 'HTTP request latency',

@@ -3,10 +3,10 @@ import postgres from 'postgres';
 import { migratePostgres } from '../../src/adapters/postgres/postgres.migrations.js';
 
 /**
- * PostgreSQL for the tests: the server at MEDIAFLOW_TEST_POSTGRES_URL (default: the local one,
+ * PostgreSQL for the tests: the server at TEST_POSTGRES_URL (default: the local one,
  * trust auth), on which each test file makes its own database and drops it at the end.
  */
-export const ADMIN_URL = process.env.MEDIAFLOW_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function admin() {
   return postgres(ADMIN_URL, { max: 1, connect_timeout: 3, fetch_types: false, onnotice: () => {} });

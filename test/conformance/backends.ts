@@ -121,7 +121,7 @@ async function redisAvailable(url: string): Promise<boolean> {
   }
 }
 
-const REDIS_URL = process.env.MEDIAFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** The distributed mode's records, events and leases in PostgreSQL, the queue on BullMQ (own database, own key prefix). */
 export const postgresBullmqBackend: BackendFactory = {

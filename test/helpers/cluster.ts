@@ -5,7 +5,7 @@ import { createPostgresDatabase, postgresBackendAvailable } from '../conformance
 import { startS3ForTests, s3UnavailableReason, type S3ForTests } from '../conformance/backend.s3.js';
 import { CLI, ROOT, tempDir } from './server.js';
 
-export const REDIS_URL = process.env.MEDIAFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface Node {
   proc: ChildProcess;

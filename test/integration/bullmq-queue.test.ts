@@ -3,7 +3,7 @@ import { bullmqQueueSuite } from '../helpers/bullmq-queue.suite.js';
 import { redisReachable } from '../helpers/redis-server.js';
 
 // The BullMQ queue against this machine's Redis; skipped only when no Redis answers.
-const REDIS_URL = process.env.MEDIAFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = (await redisReachable(REDIS_URL)) ? false : `no Redis at ${REDIS_URL}`;
 
 // Lease records held in memory: one process plays every node. Run the same suite with

@@ -39,7 +39,7 @@ const closeNode = async (x: Node) => { await x.events.close(); await x.leases.cl
 
 const available = await postgresBackendAvailable();
 
-describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not reachable at ${ADMIN_URL} (set MEDIAFLOW_TEST_POSTGRES_URL)` }, () => {
+describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not reachable at ${ADMIN_URL} (set TEST_POSTGRES_URL)` }, () => {
   let db: { url: string; drop(): Promise<void> };
   let a: Node;
   let b: Node;

@@ -42,7 +42,8 @@ export class JobDetail {
     this.build();
     replace(this.els.title, 'Loading…');
     let job = this.model.jobs.get(id);
-    if (!job) {
+    // A job known from the list is a summary, without its result: fetch the whole job.
+    if (!job || !('result' in job)) {
       try {
         job = this.model.upsert(await api(`/v1/jobs/${encodeURIComponent(id)}`));
       } catch (err) {

@@ -8,6 +8,8 @@ import { WorkerSupervisor } from '../../worker/supervisor.js';
 import { cliLogger, configFrom, withConfigOptions } from '../options.js';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+/** A stop never waits longer than this for open requests (a client waiting on a long job, a stalled upload). */
+const SHUTDOWN_MS = 10_000;
 
 export function registerServe(program: Command) {
   withConfigOptions(program.command('serve'))
@@ -17,13 +19,15 @@ export function registerServe(program: Command) {
     .option('--no-workers', 'API only: run `mediaflow worker` processes separately')
     .option('--workers <n>', 'worker processes to start (default 1)')
     .option('--compat-ports', "also listen on the seed services' ports 5000, 8000 and 11470")
-    .option('--api-key <key...>', 'require this API key on /v1 (repeatable)')
+    .option('--api-key <key...>', 'require this API key on /v1, the compat routes and /tasks (repeatable)')
+    .option('--allow-private', 'allow URL inputs and webhooks on private/loopback addresses (network.allowPrivate)')
     .action(async (opts) => {
       const extra: Record<string, unknown> = {};
       if (opts.host !== undefined) extra.host = opts.host;
       if (opts.port !== undefined) extra.port = opts.port;
       if (opts.compatPorts) extra.compatPorts = true;
       if (opts.apiKey) extra.apiKeys = opts.apiKey;
+      if (opts.allowPrivate) extra.network = { allowPrivate: true };
       const workers: Record<string, unknown> = {};
       if (opts.workers === false) workers.enabled = false;
       if (typeof opts.workers === 'string') workers.processes = opts.workers;
@@ -67,6 +71,12 @@ export function registerServe(program: Command) {
       const shutdown = async () => {
         if (closing) return;
         closing = true;
+        // Requests still open near the deadline are cut; past it the process exits whatever is left.
+        setTimeout(() => { app.server.closeAllConnections(); for (const s of compat) s.closeAllConnections(); }, SHUTDOWN_MS - 3_000).unref();
+        setTimeout(() => {
+          log('warn', 'shutdown took too long: exiting');
+          process.exit(0);
+        }, SHUTDOWN_MS).unref();
         clearInterval(sweeper);
         stopCancel();
         stopReconnect?.();

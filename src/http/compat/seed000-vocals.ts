@@ -19,6 +19,7 @@ const ALLOWED = new Set(['.wav', '.flac']);
  */
 export async function seed000Routes(app: FastifyInstance, jobs: JobService, blobs: BlobStore) {
   app.post('/process_song', {
+    config: { auth: 'compat:seed000' },
     schema: {
       tags: ['compat: seed 000 (vocals)'],
       summary: 'Extract the vocals of a .wav or .flac song (multipart `file`); answers vocals.wav when done',
@@ -45,7 +46,7 @@ export async function seed000Routes(app: FastifyInstance, jobs: JobService, blob
       request.raw.once('close', () => ac.abort());
       const done = await jobs.waitFor(job.id, SONG_WAIT_MS, ac.signal);
       if (done.status !== 'succeeded') {
-        const status = done.status === 'failed' ? compatStatusOfJobError(done.error) : 500;
+        const status = done.status === 'failed' || done.status === 'canceled' ? compatStatusOfJobError(done.error) : 500;
         return reply.status(status).send({ error: done.error?.message ?? 'Separation did not finish', code: done.error?.code, job_id: done.id });
       }
       const vocals = done.outputs.find((o) => o.name === 'vocals.wav');

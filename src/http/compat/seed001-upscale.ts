@@ -25,6 +25,7 @@ async function latestByName(jobs: JobService, name: string) {
  */
 export async function seed001Routes(app: FastifyInstance, jobs: JobService, blobs: BlobStore) {
   app.post('/upscale', {
+    config: { auth: 'compat:seed001' },
     schema: { tags: ['compat: seed 001 (upscale)'], summary: 'Upscale an image (multipart field `image`: png, jpg, jpeg)', consumes: ['multipart/form-data'] },
   }, async (request, reply) => {
     let staged = null;
@@ -63,6 +64,7 @@ export async function seed001Routes(app: FastifyInstance, jobs: JobService, blob
   });
 
   app.get('/processed/:file_name', {
+    config: { auth: 'compat:seed001' },
     schema: { tags: ['compat: seed 001 (upscale)'], summary: 'The upscaled image bytes', params: Type.Object({ file_name: Type.String() }) },
   }, async (request, reply) => {
     const name = (request.params as { file_name: string }).file_name;

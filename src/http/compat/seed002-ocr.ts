@@ -14,6 +14,7 @@ const OCR_WAIT_MS = 300_000;
  */
 export async function seed002Routes(app: FastifyInstance, jobs: JobService) {
   app.post('/ocr', {
+    config: { auth: 'compat:seed002' },
     schema: {
       tags: ['compat: seed 002 (OCR)'],
       summary: 'OCR an uploaded image (multipart field `file`), synchronously',

@@ -38,6 +38,7 @@ export async function seed003Routes(app: FastifyInstance, jobs: JobService) {
   // GET /health is the server's own (same answer: {"status": "ok"}).
 
   app.post('/predict', {
+    config: { auth: 'compat:seed003' },
     schema: {
       tags: [TAG],
       summary: 'Instance segmentation: multipart `file` or JSON {"image": base64} → {"status": "success", "count", "masks": [{mask_id, mask_rle: {counts, size}}]}',
@@ -72,6 +73,7 @@ export async function seed003Routes(app: FastifyInstance, jobs: JobService) {
   });
 
   app.post('/upload', {
+    config: { auth: 'compat:seed003' },
     schema: {
       tags: [TAG],
       summary: 'Upload a base64 image (JSON {"image"}); its orientation is computed in the background → {"message", "filename"}',
@@ -98,6 +100,7 @@ export async function seed003Routes(app: FastifyInstance, jobs: JobService) {
   });
 
   app.get('/status/:filename', {
+    config: { auth: 'compat:seed003' },
     schema: { tags: [TAG], summary: 'Processing status of an upload: processing | completed (with degree) | error' },
   }, async (request, reply) => {
     const filename = (request.params as { filename: string }).filename;

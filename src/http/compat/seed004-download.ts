@@ -33,6 +33,7 @@ export async function seed004Routes(app: FastifyInstance, jobs: JobService) {
   const fail = (reply: Parameters<typeof sendCompatError>[0], err: unknown) => sendCompatError(reply, err, { inputStatus: 422 });
 
   app.post('/download/YouTube', {
+    config: { auth: 'compat:seed004' },
     schema: { tags: [TAG], summary: 'Download a video page (YouTube and the other sites yt-dlp supports); `url` in JSON, form or query' },
   }, async (request, reply) => {
     try {
@@ -43,6 +44,7 @@ export async function seed004Routes(app: FastifyInstance, jobs: JobService) {
   });
 
   app.post('/download/file', {
+    config: { auth: 'compat:seed004' },
     schema: { tags: [TAG], summary: 'Download the file at a URL; `url` in JSON, form or query' },
   }, async (request, reply) => {
     try {
@@ -53,6 +55,7 @@ export async function seed004Routes(app: FastifyInstance, jobs: JobService) {
   });
 
   app.post('/download/stream', {
+    config: { auth: 'compat:seed004' },
     schema: {
       tags: [TAG],
       summary: 'Record a live HLS stream for `recording_duration` s in fragments of ≤ `max_fragment_duration` s; fields in JSON, form or query',

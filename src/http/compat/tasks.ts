@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Job, JobStatus } from '../../core/job.types.js';
 import type { JobService } from '../../core/jobs.service.js';
+import { visibleTaskSources } from '../auth.js';
 
 /** Celery's status words, which seeds 001 and 004 reported. */
 const CELERY: Record<JobStatus, string> = { waiting: 'PENDING', queued: 'PENDING', running: 'STARTED', succeeded: 'SUCCESS', failed: 'FAILURE', canceled: 'REVOKED' };
@@ -27,13 +28,17 @@ function files(job: Job) {
  */
 export async function tasksRoutes(app: FastifyInstance, jobs: JobService) {
   app.get('/tasks/:task_id', {
+    config: { auth: 'compat:tasks' },
     schema: {
       tags: ['compat: seeds 001 and 004 (tasks)'],
       summary: 'Task status in Celery words (PENDING, STARTED, SUCCESS, FAILURE, REVOKED)',
       params: Type.Object({ task_id: Type.String() }),
     },
   }, async (request, reply) => {
-    const job = await jobs.find((request.params as { task_id: string }).task_id);
+    const found = await jobs.find((request.params as { task_id: string }).task_id);
+    // A caller without a key (on a server whose seed 001/004 routes are open) sees only those seeds' tasks.
+    const sources = visibleTaskSources(request, jobs.config);
+    const job = found && (!sources || sources.includes(String(found.meta.source))) ? found : null;
     if (!job) return reply.status(404).send({ error: 'task not found' });
     const status = celeryStatus(job.status);
     let result: unknown = null;

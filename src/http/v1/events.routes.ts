@@ -19,6 +19,7 @@ interface SseReply {
   onClose(cb: () => void): void;
   close(): void;
   lastEventId: string | null;
+  sendHeaders(): void;
 }
 
 /**
@@ -50,7 +51,7 @@ export async function eventsRoutes(app: FastifyInstance, d: EventsRoutesDeps) {
   } as never, async (request: FastifyRequest, reply: FastifyReply) => {
     const sse = (reply as unknown as { sse: SseReply }).sse;
     const after = (request.query as { after?: number }).after ?? parseEventId(sse.lastEventId ?? request.headers['last-event-id']);
-    await streamAllEvents(sse, d, after, open);
+    await streamAllEvents(sse, d, after, open, () => reply.raw.flushHeaders());
   });
 }
 
@@ -59,7 +60,7 @@ function parseEventId(v: unknown): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number | null, open: Set<() => void>) {
+async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number | null, open: Set<() => void>, flushHeaders: () => void) {
   const queue: Array<{ ev: JobEvent; eventId: number }> = [];
   let overflow = false;
   let wake: (() => void) | null = null;
@@ -92,6 +93,10 @@ async function streamAllEvents(sse: SseReply, d: EventsRoutesDeps, after: number
         }
       }
     }
+    // A resumed stream with nothing missed has sent nothing yet: commit it now, so the client knows
+    // it is connected (and heartbeats start) before the next event, which may be long in coming.
+    sse.sendHeaders();
+    flushHeaders();
     for (;;) {
       if (overflow) {
         queue.length = 0;

@@ -37,3 +37,12 @@ function inputView(job: Job, base: string) {
 }
 
 export type JobView = ReturnType<typeof jobView>;
+
+/**
+ * A job in a list: everything but `result`, which can be large (OCR words, mask RLEs); the job's
+ * own URL (`links.self`) or `?include=result` gives it.
+ */
+export function jobSummary(job: Job): Omit<JobView, 'result'> {
+  const { result: _result, ...summary } = jobView(job);
+  return summary;
+}

@@ -7,7 +7,7 @@ import type { BlobStore } from '../../core/ports/blob-store.port.js';
 import type { EventLog } from '../../core/ports/event-log.port.js';
 import { readMultipart, parseJsonField } from '../multipart.js';
 import { sendBlob } from '../serve-blob.js';
-import { jobView } from './job.view.js';
+import { jobSummary, jobView } from './job.view.js';
 
 const JobId = Type.Object({ id: Type.String({ description: 'Job id' }) });
 const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), code: Type.String(), detail: Type.String() }, { additionalProperties: true, description: 'application/problem+json (RFC 9457)' });
@@ -20,16 +20,25 @@ const JobSchema = Type.Object({
 }, { additionalProperties: true });
 
 const SubmitJson = Type.Object({
-  processor: Type.String({ description: 'Processor name, see GET /v1/processors' }),
+  processor: Type.String({ minLength: 1, description: 'Processor name, see GET /v1/processors' }),
   params: Type.Optional(Type.Object({}, { additionalProperties: true })),
   input: Type.Optional(Type.Object({
     base64: Type.Optional(Type.String({ description: 'File content, base64 (a data: URL is accepted too)' })),
     filename: Type.Optional(Type.String()),
     url: Type.Optional(Type.String({ description: 'http(s) URL: fetched for file processors, passed as is to URL processors' })),
-  })),
+  }, { additionalProperties: false })),
   webhook: Type.Optional(Type.String({ description: 'POSTed the job when it ends (signed with X-Mediaflow-Signature)' })),
-  priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100 })),
-});
+  priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher runs first (default 0)' })),
+}, { additionalProperties: false });
+const SubmitMultipart = Type.Unknown({ description: 'Fields: `processor`, `file`, `params` (JSON) and/or one field per param, `url`, `webhook`, `priority` (integer -100..100)' });
+
+/** A multipart `priority` field: an integer from -100 to 100, as the JSON schema says. */
+function priorityField(v: string | undefined): number {
+  if (v === undefined || v.trim() === '') return 0;
+  const n = /^\s*[-+]?\d{1,3}\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < -100 || n > 100) throw new InputError('INVALID_REQUEST', `priority must be an integer from -100 to 100, not ${JSON.stringify(v.slice(0, 40))}`);
+  return n;
+}
 
 export interface JobsRoutesDeps {
   jobs: JobService;
@@ -51,7 +60,7 @@ function webhookOf(v: unknown): string | null {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
     return u.toString();
   } catch {
-    throw new InputError('INVALID_REQUEST', 'webhook must be an http(s) URL');
+    throw new InputError('WEBHOOK_URL_INVALID', 'webhook must be an http(s) URL', { details: { field: 'webhook', reason: 'URL_INVALID' } });
   }
 }
 
@@ -66,7 +75,7 @@ async function parseSubmit(request: FastifyRequest, jobs: JobService): Promise<S
       // Params may come as one JSON field `params` and/or as plain fields (`scale=4`).
       const merged = { ...rest, ...((parseJsonField(params, 'params') as object | undefined) ?? {}) };
       const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : { kind: 'none' };
-      return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priority ? Number(priority) : 0 };
+      return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priorityField(priority) };
     } catch (err) {
       // The staged upload is unreferenced: the blob sweeper removes it after its grace period.
       throw err;
@@ -96,12 +105,11 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
         + 'Identical submits (same processor version, params and input content) return the existing job. '
         + 'Headers: `Idempotency-Key` for safe client retries; `Prefer: wait=N` to get the finished job if it ends within N seconds.',
       consumes: ['multipart/form-data', 'application/json'],
-      body: SubmitJson,
+      // Multipart fields are checked as they are read (parseSubmit); JSON and form bodies by schema.
+      body: { content: { 'application/json': { schema: SubmitJson }, 'application/x-www-form-urlencoded': { schema: SubmitJson }, 'multipart/form-data': { schema: SubmitMultipart } } },
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()), prefer: Type.Optional(Type.String()) }),
       response: { 200: JobSchema, 202: JobSchema, 400: Problem, 404: Problem, 413: Problem, 415: Problem },
     },
-    // The JSON body schema is documented, not enforced here: the service validates with precise codes.
-    attachValidation: true,
   }, async (request, reply) => {
     const req = await parseSubmit(request, jobs);
     const { job, created, reason } = await jobs.submit(req);
@@ -121,21 +129,22 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
   app.get('/v1/jobs', {
     schema: {
       tags: ['jobs'],
-      summary: 'List jobs, newest first',
+      summary: 'List jobs, newest first (summaries: without `result` unless `include=result`)',
       querystring: Type.Object({
         status: Type.Optional(Type.String({ description: 'Comma-separated statuses' })),
         processor: Type.Optional(Type.String({ description: 'Comma-separated processor names' })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
         cursor: Type.Optional(Type.String({ description: 'nextCursor of the previous page' })),
+        include: Type.Optional(Type.Literal('result', { description: '`result`: each job with its full result (by default a list leaves it out)' })),
       }),
     },
   }, async (request) => {
-    const q = request.query as { status?: string; processor?: string; limit?: number; cursor?: string };
+    const q = request.query as { status?: string; processor?: string; limit?: number; cursor?: string; include?: 'result' };
     const status = q.status?.split(',').filter(Boolean);
     const bad = status?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
     if (bad) throw new InputError('INVALID_REQUEST', `Unknown status ${JSON.stringify(bad)}; one of ${JOB_STATUSES.join(', ')}`);
     const page = await jobs.list({ status: status as JobStatus[] | undefined, processor: q.processor?.split(',').filter(Boolean), limit: q.limit ?? 50, cursor: q.cursor });
-    return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+    return { items: page.items.map(q.include === 'result' ? jobView : jobSummary), nextCursor: page.nextCursor };
   });
 
   app.get('/v1/jobs/:id', { schema: { tags: ['jobs'], summary: 'Get a job', params: JobId, response: { 200: JobSchema, 404: Problem } } }, async (request) => {
