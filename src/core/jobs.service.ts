@@ -41,6 +41,22 @@ export interface SubmitRequest {
   noDedup?: boolean;
 }
 
+export interface ChainStep {
+  processor: string;
+  params?: unknown;
+  /** The output of the step before to take; default `*` (its first output). */
+  output?: string;
+}
+
+export interface ChainRequest {
+  input: SubmitInput;
+  steps: ChainStep[];
+  idempotencyKey?: string | null;
+  /** Told when the last step ends. */
+  webhook?: string | null;
+  priority?: number;
+}
+
 export interface SubmitResult {
   job: Job;
   created: boolean;
@@ -186,7 +202,7 @@ export class JobService {
     if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${given.job} to take the input from`);
     if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${given.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}: it has no output to hand on`);
     if (up.status !== 'succeeded') return { kind: 'job', job: given.job, output: given.output };
-    const out = up.outputs.find((o) => o.name === given.output);
+    const out = given.output === '*' ? up.outputs[0] : up.outputs.find((o) => o.name === given.output);
     if (!out) throw new InputError('UPSTREAM_OUTPUT_MISSING', `Job ${given.job} has no output ${JSON.stringify(given.output)}; it has ${up.outputs.map((o) => o.name).join(', ') || 'none'}`);
     return this.checkFile(processor, { sha256: out.sha256, size: out.size, name: out.name }, params);
   }
@@ -341,6 +357,44 @@ export class JobService {
     }
     await this.d.events.prune(new Date(now.getTime() - 3_600_000));
     return removed;
+  }
+
+  /**
+   * A chain in one request: the first step takes `input`, each later step the named output of the
+   * step before it (`*`: its first output). Every step is checked before any job is made; the jobs
+   * carry `meta.chain` (the chain's id) and `meta.step`. Chain steps always make new jobs.
+   */
+  async submitChain(req: ChainRequest): Promise<{ id: string; jobs: Job[] }> {
+    if (req.steps.length === 0) throw new InputError('INVALID_REQUEST', 'A chain needs at least one step');
+    for (const [i, step] of req.steps.entries()) {
+      const p = this.processor(step.processor);
+      validateParams(p, step.params);
+      if (i > 0 && p.input.kind !== 'file') throw new InputError('INVALID_REQUEST', `Step ${i + 1}: ${p.name} takes a URL, not the output of the step before`);
+    }
+    const id = randomUUID();
+    const jobs: Job[] = [];
+    for (const [i, step] of req.steps.entries()) {
+      const prev = jobs[i - 1];
+      const { job } = await this.submit({
+        processor: step.processor,
+        params: step.params,
+        input: prev ? { kind: 'job', job: prev.id, output: step.output ?? '*' } : req.input,
+        idempotencyKey: req.idempotencyKey ? `${req.idempotencyKey}#${i}` : null,
+        webhook: i === req.steps.length - 1 ? req.webhook ?? null : null,
+        priority: req.priority,
+        meta: { chain: id, step: i },
+        noDedup: true,
+      });
+      jobs.push(job);
+    }
+    return { id, jobs };
+  }
+
+  /** The jobs of a chain, in step order. */
+  async chain(id: string): Promise<Job[]> {
+    const page = await this.d.store.list({ meta: { key: 'chain', value: id }, limit: 100 });
+    if (page.items.length === 0) throw new MediaflowError('NOT_FOUND', `No chain ${id}`);
+    return page.items.sort((a, b) => Number(a.meta.step) - Number(b.meta.step));
   }
 
   /** Submits and waits up to `waitMs` for the end (the compat routes' synchronous answers); aborts with the client. */

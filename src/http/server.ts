@@ -25,6 +25,7 @@ import { jobsRoutes } from './v1/jobs.routes.js';
 import { eventsRoutes } from './v1/events.routes.js';
 import { processorsRoutes } from './v1/processors.routes.js';
 import { workersRoutes } from './v1/workers.routes.js';
+import { chainsRoutes } from './v1/chains.routes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The web UI's files: `web/` at the package root (the same from src/ under tsx and from dist/). */
@@ -131,6 +132,7 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
   await eventsRoutes(app, { events: rt.events, store: rt.store });
   await processorsRoutes(app, rt.jobs);
   await workersRoutes(app, rt);
+  await chainsRoutes(app, { jobs: rt.jobs, events: rt.events });
   await healthRoutes(app, rt, metrics);
   await registerCompatRoutes(app, rt);
 

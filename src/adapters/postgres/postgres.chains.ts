@@ -1,9 +1,16 @@
 import { sql, type Transaction } from 'kysely';
 import { InputError } from '../../core/errors.js';
+import { dedupKey } from '../../core/params.js';
 import type { Job, JobError, JobEvent, StoredInput } from '../../core/job.types.js';
 import { jsonb, loadJob, type Schema } from './postgres.rows.js';
 
 type Ended = 'succeeded' | 'failed' | 'canceled';
+
+/** The upstream job's output of that name, or its first output for `*`. */
+function outputOf(trx: Transaction<Schema>, jobId: string, name: string) {
+  const q = trx.selectFrom('job_outputs').select(['name', 'size', 'mime', 'sha256']).where('job_id', '=', jobId);
+  return (name === '*' ? q.orderBy('created_at').orderBy('name').limit(1) : q.where('name', '=', name)).executeTakeFirst();
+}
 
 /**
  * The input a chained job starts with, decided inside the create transaction (the upstream row is
@@ -16,7 +23,7 @@ export async function resolveAtCreate(trx: Transaction<Schema>, input: StoredInp
   if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${input.job} to take the input from`);
   if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${input.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}`);
   if (up.status !== 'succeeded') return { input, status: 'waiting' };
-  const out = await trx.selectFrom('job_outputs').select(['name', 'size', 'mime', 'sha256']).where('job_id', '=', input.job).where('name', '=', input.output).executeTakeFirst();
+  const out = await outputOf(trx, input.job, input.output);
   if (!out) throw new InputError('UPSTREAM_OUTPUT_MISSING', `Job ${input.job} has no output ${JSON.stringify(input.output)}`);
   return { input: { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: Number(out.size) }, status: 'queued' };
 }
@@ -31,13 +38,16 @@ export async function resolveAtCreate(trx: Transaction<Schema>, input: StoredInp
 export async function settleDependents(trx: Transaction<Schema>, upstreamId: string, ended: Ended): Promise<{ events: JobEvent[]; released: Job[] }> {
   const events: JobEvent[] = [];
   const released: Job[] = [];
-  const waiting = await trx.selectFrom('jobs').select(['id', 'upstream_output']).where('upstream_job', '=', upstreamId).where('status', '=', 'waiting').forUpdate().execute();
+  const waiting = await trx.selectFrom('jobs').select(['id', 'upstream_output', 'processor', 'processor_version', 'params', 'dedup_key'])
+    .where('upstream_job', '=', upstreamId).where('status', '=', 'waiting').forUpdate().execute();
   for (const w of waiting) {
     if (ended === 'succeeded') {
-      const out = await trx.selectFrom('job_outputs').select(['name', 'size', 'mime', 'sha256']).where('job_id', '=', upstreamId).where('name', '=', w.upstream_output!).executeTakeFirst();
+      const out = await outputOf(trx, upstreamId, w.upstream_output!);
       if (out) {
         const input: StoredInput = { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: Number(out.size) };
-        const row = await trx.updateTable('jobs').set({ status: 'queued', input: jsonb(input), input_sha256: out.sha256, run_at: sql`now()`, updated_at: sql`now()` })
+        // Its identity is now the output's content, as if the file had been uploaded (dedup).
+        const key = w.dedup_key ? dedupKey(w.processor, w.processor_version, w.params, out.sha256) : null;
+        const row = await trx.updateTable('jobs').set({ status: 'queued', input: jsonb(input), input_sha256: out.sha256, dedup_key: key, run_at: sql`now()`, updated_at: sql`now()` })
           .where('id', '=', w.id).returningAll().executeTakeFirstOrThrow();
         events.push({ type: 'status', jobId: w.id, status: 'queued', attempts: 0 });
         released.push((await loadJob(trx, row))!);

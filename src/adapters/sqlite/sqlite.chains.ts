@@ -1,8 +1,16 @@
 import type { Database } from 'better-sqlite3';
 import { InputError } from '../../core/errors.js';
+import { dedupKey } from '../../core/params.js';
 import type { JobError, JobEvent, JobOutput, StoredInput } from '../../core/job.types.js';
 
 type Ended = 'succeeded' | 'failed' | 'canceled';
+
+/** The upstream job's output of that name, or its first output for `*`. */
+function outputOf(db: Database, jobId: string, name: string): JobOutput | undefined {
+  return (name === '*'
+    ? db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name LIMIT 1').get(jobId)
+    : db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(jobId, name)) as JobOutput | undefined;
+}
 
 const emit = (db: Database, ev: JobEvent, now: number) =>
   db.prepare('INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)').run(ev.jobId, JSON.stringify(ev), now);
@@ -17,7 +25,7 @@ export function resolveAtCreate(db: Database, input: StoredInput): { input: Stor
   if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${input.job} to take the input from`);
   if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${input.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}`);
   if (up.status !== 'succeeded') return { input, status: 'waiting' };
-  const out = db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(input.job, input.output) as JobOutput | undefined;
+  const out = outputOf(db, input.job, input.output);
   if (!out) throw new InputError('UPSTREAM_OUTPUT_MISSING', `Job ${input.job} has no output ${JSON.stringify(input.output)}`);
   return { input: { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size }, status: 'queued' };
 }
@@ -29,15 +37,18 @@ export function resolveAtCreate(db: Database, input: StoredInput): { input: Stor
  * jobs waiting on them. Returns the ids queued.
  */
 export function settleDependents(db: Database, upstreamId: string, ended: Ended, now: number): string[] {
-  const waiting = db.prepare(`SELECT id, upstream_output FROM jobs WHERE upstream_job = ? AND status = 'waiting'`).all(upstreamId) as Array<{ id: string; upstream_output: string }>;
+  const waiting = db.prepare(`SELECT id, upstream_output, processor, processor_version, params, dedup_key FROM jobs WHERE upstream_job = ? AND status = 'waiting'`)
+    .all(upstreamId) as Array<{ id: string; upstream_output: string; processor: string; processor_version: string; params: string; dedup_key: string | null }>;
   const queued: string[] = [];
   for (const w of waiting) {
     if (ended === 'succeeded') {
-      const out = db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(upstreamId, w.upstream_output) as JobOutput | undefined;
+      const out = outputOf(db, upstreamId, w.upstream_output);
       if (out) {
         const input: StoredInput = { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size };
-        db.prepare(`UPDATE jobs SET status = 'queued', input = ?, input_sha256 = ?, enqueued = 1, run_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
-          .run(JSON.stringify(input), out.sha256, now, now, w.id);
+        // Its identity is now the output's content, as if the file had been uploaded (dedup).
+        const key = w.dedup_key ? dedupKey(w.processor, w.processor_version, JSON.parse(w.params), out.sha256) : null;
+        db.prepare(`UPDATE jobs SET status = 'queued', input = ?, input_sha256 = ?, dedup_key = ?, enqueued = 1, run_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
+          .run(JSON.stringify(input), out.sha256, key, now, now, w.id);
         emit(db, { type: 'status', jobId: w.id, status: 'queued', attempts: 0 }, now);
         queued.push(w.id);
         continue;

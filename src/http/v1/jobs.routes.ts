@@ -26,11 +26,20 @@ const SubmitJson = Type.Object({
     base64: Type.Optional(Type.String({ description: 'File content, base64 (a data: URL is accepted too)' })),
     filename: Type.Optional(Type.String()),
     url: Type.Optional(Type.String({ description: 'http(s) URL: fetched for file processors, passed as is to URL processors' })),
+    job: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Chain: another job whose output is this job\'s input; this job waits until that one succeeds' })),
+    output: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Chain: the name of that job\'s output (`*`: its first output)' })),
   }, { additionalProperties: false })),
   webhook: Type.Optional(Type.String({ description: 'POSTed the job when it ends (signed with X-Mediaflow-Signature)' })),
   priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher runs first (default 0)' })),
 }, { additionalProperties: false });
-const SubmitMultipart = Type.Unknown({ description: 'Fields: `processor`, `file`, `params` (JSON) and/or one field per param, `url`, `webhook`, `priority` (integer -100..100)' });
+const SubmitMultipart = Type.Unknown({ description: 'Fields: `processor`, `file`, `params` (JSON) and/or one field per param, `url`, `input_job` + `input_output` (a chain), `webhook`, `priority` (integer -100..100)' });
+
+/** A chained input: both halves or neither. */
+export function jobInputOf(job: string | undefined, output: string | undefined): SubmitInput | null {
+  if (job === undefined && output === undefined) return null;
+  if (!job || !output) throw new InputError('INVALID_REQUEST', 'A chained input needs both the job and the name of its output (`*` for its first output)');
+  return { kind: 'job', job, output };
+}
 
 /** A multipart `priority` field: an integer from -100 to 100, as the JSON schema says. */
 function priorityField(v: string | undefined): number {
@@ -64,27 +73,38 @@ function webhookOf(v: unknown): string | null {
   }
 }
 
+export interface JsonInput { base64?: string; filename?: string; url?: string; job?: string; output?: string }
+
+/** The input of a JSON submit: base64, a URL, or another job's output. */
+export function jsonInput(i: JsonInput = {}): SubmitInput {
+  const given = [i.base64 !== undefined, !!i.url, i.job !== undefined || i.output !== undefined].filter(Boolean).length;
+  if (given > 1) throw new InputError('INVALID_REQUEST', 'Give one input: base64, url, or job + output');
+  if (i.base64 !== undefined) return { kind: 'base64', data: i.base64, name: i.filename };
+  if (i.url) return { kind: 'url', url: i.url, name: i.filename };
+  return jobInputOf(i.job, i.output) ?? { kind: 'none' };
+}
+
 /** Builds the submit request from either a multipart upload or a JSON body. */
 async function parseSubmit(request: FastifyRequest, jobs: JobService): Promise<SubmitRequest> {
   const idempotencyKey = (request.headers['idempotency-key'] as string | undefined)?.slice(0, 200) ?? null;
   if (request.isMultipart()) {
     const mp = await readMultipart(request, jobs, ['file']);
     try {
-      const { processor, params, webhook, url, priority, ...rest } = mp.fields;
+      const { processor, params, webhook, url, priority, input_job: inputJob, input_output: inputOutput, ...rest } = mp.fields;
       if (!processor) throw new InputError('INVALID_REQUEST', 'The form field "processor" is required');
       // Params may come as one JSON field `params` and/or as plain fields (`scale=4`).
       const merged = { ...rest, ...((parseJsonField(params, 'params') as object | undefined) ?? {}) };
-      const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : { kind: 'none' };
+      const chained = jobInputOf(inputJob, inputOutput);
+      const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : chained ?? { kind: 'none' };
       return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priorityField(priority) };
     } catch (err) {
       // The staged upload is unreferenced: the blob sweeper removes it after its grace period.
       throw err;
     }
   }
-  const body = request.body as { processor?: string; params?: unknown; input?: { base64?: string; filename?: string; url?: string }; webhook?: string; priority?: number } | undefined;
-  if (!body || typeof body !== 'object' || !body.processor) throw new InputError('INVALID_REQUEST', 'Send multipart/form-data with a "file", or JSON {"processor", "params", "input": {"base64"|"url"}}');
-  const i = body.input ?? {};
-  const input: SubmitInput = i.base64 !== undefined ? { kind: 'base64', data: i.base64, name: i.filename } : i.url ? { kind: 'url', url: i.url, name: i.filename } : { kind: 'none' };
+  const body = request.body as { processor?: string; params?: unknown; input?: JsonInput; webhook?: string; priority?: number } | undefined;
+  if (!body || typeof body !== 'object' || !body.processor) throw new InputError('INVALID_REQUEST', 'Send multipart/form-data with a "file", or JSON {"processor", "params", "input": {"base64"|"url"|"job"+"output"}}');
+  const input = jsonInput(body.input);
   return { processor: body.processor, params: body.params, input, idempotencyKey, webhook: webhookOf(body.webhook), priority: body.priority ?? 0 };
 }
 
