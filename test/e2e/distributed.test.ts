@@ -339,7 +339,9 @@ describe('distributed mode: two API nodes and two worker nodes sharing PostgreSQ
 
   test('`worker --only sleep` and `--only checksum`: each node takes only its own processors', async () => {
     await Promise.all([w1.stop(), w2.stop()]);
-    const [sleeper, summer] = await Promise.all([cluster.worker({}, ['--only', 'sleep']), cluster.worker({}, ['--only', 'checksum'])]);
+    // A worker reports what it runs with each heartbeat: every second here, so the listing shows a running job.
+    const beat = { MEDIAFLOW_WORKERS_HEARTBEAT_MS: '1000' };
+    const [sleeper, summer] = await Promise.all([cluster.worker(beat, ['--only', 'sleep']), cluster.worker(beat, ['--only', 'checksum'])]);
     const workers = await until(async () => {
       const w = await workerList(a);
       return w.length === 2 && w;
@@ -349,7 +351,7 @@ describe('distributed mode: two API nodes and two worker nodes sharing PostgreSQ
     assert.deepEqual(byPid.get(summer.proc.pid!)?.processors, ['checksum']);
     assert.deepEqual((await workerList(b)).map((w) => w.pid).sort(), [sleeper.proc.pid, summer.proc.pid].sort());
 
-    const sleeps = await Promise.all([0, 1, 2].map(async (i) => (await json(await submit(i % 2 ? a.url : b.url, { processor: 'sleep', params: { ms: 1500 }, input: { url: `http://127.0.0.1/only-${Date.now()}-${i}` } }))).id as string));
+    const sleeps = await Promise.all([0, 1, 2].map(async (i) => (await json(await submit(i % 2 ? a.url : b.url, { processor: 'sleep', params: { ms: 4000 }, input: { url: `http://127.0.0.1/only-${Date.now()}-${i}` } }))).id as string));
     const sums = await Promise.all([0, 1, 2].map(async (i) => (await json(await upload(i % 2 ? b.url : a.url, 'checksum', Buffer.from(`only ${Date.now()} ${i}`), `${i}.bin`))).id as string));
     // While the sleeps run, the listing shows them on the sleep node, never on the checksum node.
     const running = await until(async () => {
