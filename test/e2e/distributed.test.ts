@@ -232,6 +232,35 @@ describe('distributed mode: two API nodes and two worker nodes sharing PostgreSQ
       assert.equal(again.headers.get('x-mediaflow-existing-job'), 'dedup');
     });
 
+    test('with s3.presignDownloads a node redirects output downloads to S3, which serves the bytes and ranges', async () => {
+      const c = await cluster.api({ ...API_ENV, MEDIAFLOW_S3_PRESIGN_DOWNLOADS: '1' });
+      try {
+        const bytes = patternBytes(70_000, 5);
+        const job = await json(await upload(a.url, 'checksum', bytes, 'p.bin', {}, { prefer: 'wait=30' }));
+        assert.equal(job.status, 'succeeded', JSON.stringify(job));
+        const url = `${c.url}${job.outputs[0].url}`;
+        const redirect = await fetch(url, { redirect: 'manual' });
+        assert.equal(redirect.status, 302);
+        const location = redirect.headers.get('location')!;
+        assert.ok(location.startsWith(`${cluster.s3.endpoint}/`), location);
+        assert.match(location, /X-Amz-Signature=/);
+        const full = await fetch(url);
+        assert.equal(full.status, 200);
+        assert.equal(full.headers.get('content-type'), 'application/octet-stream');
+        assert.deepEqual(Buffer.from(await full.arrayBuffer()), bytes);
+        const part = await fetch(url, { headers: { range: 'bytes=100-199' } });
+        assert.equal(part.status, 206);
+        assert.deepEqual(Buffer.from(await part.arrayBuffer()), bytes.subarray(100, 200));
+        const attachment = await fetch(`${url}?download=true`);
+        assert.match(attachment.headers.get('content-disposition') ?? '', /^attachment;.*copy\.bin/);
+        await attachment.arrayBuffer();
+        // A node without the setting streams the same output itself.
+        assert.equal((await fetch(`${b.url}${job.outputs[0].url}`, { redirect: 'manual' })).status, 200);
+      } finally {
+        await c.stop();
+      }
+    });
+
     test('a job submitted on A: B\'s event stream sees its progress rise to 1, then done', async () => {
       const job = await json(await submit(a.url, { processor: 'sleep', params: { ms: 1500 }, input: URL_IN }));
       const seen = await events(b, job.id);
