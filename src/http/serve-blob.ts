@@ -3,6 +3,8 @@ import rangeParser from 'range-parser';
 import type { BlobStore } from '../core/ports/blob-store.port.js';
 import { safeFileName } from '../util/safe-name.js';
 
+const PRESIGN_SECONDS = 300;
+
 export interface BlobFile {
   sha256: string;
   size: number;
@@ -13,9 +15,11 @@ export interface BlobFile {
 /**
  * Sends a stored blob with Content-Type, Content-Length, a strong ETag (the content hash, so it
  * never changes for a name), conditional GET and single byte ranges (audio/video seeking, resumed
- * downloads). `attachment` adds Content-Disposition with the file name.
+ * downloads). `attachment` adds Content-Disposition with the file name. `redirect` (S3 with
+ * `s3.presignDownloads`) answers a GET with a 302 to a presigned URL instead, so the bytes go from
+ * the object store to the client without passing through this node; the store honours Range itself.
  */
-export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blobs: BlobStore, file: BlobFile, opts: { attachment?: boolean } = {}) {
+export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blobs: BlobStore, file: BlobFile, opts: { attachment?: boolean; redirect?: boolean } = {}) {
   const etag = `"${file.sha256}"`;
   reply.header('ETag', etag);
   reply.header('Accept-Ranges', 'bytes');
@@ -24,6 +28,13 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
   const name = safeFileName(file.name);
   reply.header('Content-Disposition', `${opts.attachment ? 'attachment' : 'inline'}; filename="${name.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`);
   if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+  // A presigned URL is signed for GET only, so HEAD is answered here. The URL expires: the redirect
+  // is not cached (the client follows it at once, and a started download outlives the expiry).
+  if (opts.redirect && blobs.presignedUrl && request.method === 'GET') {
+    const url = await blobs.presignedUrl(file.sha256, { fileName: name, mime: file.mime, expiresSeconds: PRESIGN_SECONDS, inline: !opts.attachment });
+    reply.header('Cache-Control', 'no-store');
+    return reply.redirect(url, 302);
+  }
   const range = request.headers.range;
   if (range && (!request.headers['if-range'] || request.headers['if-range'] === etag)) {
     const parsed = rangeParser(file.size, range, { combine: true });

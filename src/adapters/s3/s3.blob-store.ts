@@ -31,7 +31,7 @@ export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly keys: S3Keys;
   /** Defined only when `presignDownloads` is on: the HTTP layer then redirects downloads here. */
-  readonly presignedUrl?: (sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number }) => Promise<string>;
+  readonly presignedUrl?: (sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number; inline?: boolean }) => Promise<string>;
   private readonly client: S3Client;
   private readonly tuning: UploadTuning;
   private readonly listPageSize: number;
@@ -275,11 +275,11 @@ export class S3BlobStore implements BlobStore {
     return removed;
   }
 
-  private async presign(sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number }): Promise<string> {
+  private async presign(sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number; inline?: boolean }): Promise<string> {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: this.keys.blob(sha256),
-      ResponseContentDisposition: contentDisposition(opts.fileName),
+      ResponseContentDisposition: contentDisposition(opts.fileName, { type: opts.inline ? 'inline' : 'attachment' }),
       ResponseContentType: opts.mime,
     });
     return getSignedUrl(this.client, command, { expiresIn: opts.expiresSeconds });

@@ -51,8 +51,8 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Removes partial writes (temporary files, unfinished multipart uploads) started before `beforeMs` (ms since the epoch). */
   sweepPartial(beforeMs: number): Promise<number>;
-  /** A time-limited URL clients may download the blob from directly, where the adapter has one. */
-  presignedUrl?(sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number }): Promise<string>;
+  /** A time-limited URL clients may download the blob from directly, where the adapter has one (served as an attachment unless `inline`). */
+  presignedUrl?(sha256: string, opts: { fileName: string; mime: string; expiresSeconds: number; inline?: boolean }): Promise<string>;
   /** Free bytes on the device, or null when unknown (object storage). */
   freeBytes(): Promise<number | null>;
   ping(): Promise<void>;

@@ -193,7 +193,7 @@ export async function jobsRoutes(app: FastifyInstance, d: JobsRoutesDeps) {
   }, async (request, reply) => {
     const p = request.params as { id: string; name: string };
     const { output } = await jobs.output(p.id, p.name);
-    return sendBlob(request, reply, d.blobs, output, { attachment: (request.query as { download?: boolean }).download === true });
+    return sendBlob(request, reply, d.blobs, output, { attachment: (request.query as { download?: boolean }).download === true, redirect: true });
   });
 
   app.get('/v1/jobs/:id/input', { schema: { tags: ['jobs'], summary: "Download the job's input file", params: JobId } }, async (request, reply) => {
