@@ -5,6 +5,7 @@ import { actionButtons, errorView, inputName, jobLabel } from './job.actions.js'
 import { elapsed, isTerminal } from './jobs.model.js';
 import { outputsList, downloadLink } from './outputs.list.js';
 import { loadView } from './views/registry.js';
+import { renderChain } from './chain.view.js';
 
 /**
  * The detail panel of one job: its facts, live progress, error, actions, the processor's result
@@ -102,11 +103,16 @@ export class JobDetail {
       this.factsKey = factsKey;
       const input = job.input?.kind === 'file'
         ? [downloadLink(job.input.url, job.input.name, job.input.name), ` (${job.input.mime}, ${bytes(job.input.size)})`]
-        : [h('a', { href: job.input?.url, rel: 'noreferrer noopener', target: '_blank' }, job.input?.url)];
+        : job.input?.kind === 'job'
+          ? [`output ${job.input.output === '*' ? '(the first)' : job.input.output} of `, h('a', { href: `#job=${job.input.job}` }, 'this job'), ' (waiting for it)']
+          : [h('a', { href: job.input?.url, rel: 'noreferrer noopener', target: '_blank' }, job.input?.url)];
+      const chain = h('div', { class: 'chain-line' });
+      if (job.upstream || job.meta?.chain) void renderChain(job, chain);
       const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
       replace(e.facts,
         fact('Status', h('span', { class: `badge badge-${job.status}` }, job.status)),
         fact('Input', input),
+        job.upstream || job.meta?.chain ? fact('Chain', chain) : null,
         params ? fact('Params', h('code', {}, params)) : null,
         fact('Created', when(job.createdAt)),
         job.startedAt && isTerminal(job.status) ? fact('Took', clock(elapsed(job))) : null,
@@ -114,12 +120,12 @@ export class JobDetail {
         fact('Job id', h('code', {}, job.id)));
     }
 
-    if (job.status === 'running' || job.status === 'queued') {
+    if (job.status === 'running' || job.status === 'queued' || job.status === 'waiting') {
       const p = job.progress ?? 0;
       const rem = this.model.remaining(job);
       replace(e.progress,
         h('progress', { max: '1', value: String(p), 'aria-label': `Progress: ${pct(p)}` }),
-        h('p', { class: 'stage' }, job.status === 'queued' ? 'Waiting for a worker…' : `${pct(p)}${job.stage ? ` · ${job.stage}` : ''} · ${clock(elapsed(job))} elapsed${rem !== null ? ` · about ${clock(rem)} left` : ''}`));
+        h('p', { class: 'stage' }, job.status === 'waiting' ? 'Waiting for the job whose output it takes…' : job.status === 'queued' ? 'Waiting for a worker…' : `${pct(p)}${job.stage ? ` · ${job.stage}` : ''} · ${clock(elapsed(job))} elapsed${rem !== null ? ` · about ${clock(rem)} left` : ''}`));
     } else replace(e.progress);
 
     const state = `${job.status}|${job.error?.code ?? ''}|${job.cancelRequested}`;
@@ -128,10 +134,10 @@ export class JobDetail {
       replace(e.error, job.status === 'succeeded' ? null : errorView(job.error, { status: job.status }));
       replace(e.actions, actionButtons(job, this.model, { label: jobLabel }));
     }
-    const outKey = `${job.id}|${job.outputs.map((o) => `${o.name}:${o.sha256}`).join(',')}`;
+    const outKey = `${job.id}|${job.status}|${job.outputs.map((o) => `${o.name}:${o.sha256}`).join(',')}`;
     if (outKey !== this.outKey) {
       this.outKey = outKey;
-      replace(e.outputs, outputsList(job));
+      replace(e.outputs, outputsList(job, [...this.processors.values()]));
     }
     const logs = this.model.extra(job.id).logs;
     replace(e.log, logs.length ? h('details', { class: 'log' }, h('summary', {}, `Log (${logs.length})`),

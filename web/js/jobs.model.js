@@ -1,6 +1,6 @@
 import { api, ApiError, serverNow } from './api.client.js';
 
-export const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'];
+export const STATUSES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'canceled'];
 export const isTerminal = (s) => s === 'succeeded' || s === 'failed' || s === 'canceled';
 
 /**

@@ -1,6 +1,7 @@
 import { authHeaders, downloadUrl, getApiKey } from './api.client.js';
 import { h } from './lib/dom.js';
 import { bytes } from './lib/format.js';
+import { sendTo } from './chain.view.js';
 
 /**
  * A download link for a job file. Without an API key, a plain link (the server sends
@@ -23,13 +24,19 @@ export function downloadLink(url, name, text = 'Download', attrs = {}) {
   return a;
 }
 
-/** The job's files: name, type, size, and a download link each. */
-export function outputsList(job) {
+/**
+ * The job's files: name, type, size, a download link each, and (once the job succeeded) "Send to…"
+ * another processor that accepts the file.
+ * @param {any} job
+ * @param {any[]} [processors]
+ */
+export function outputsList(job, processors = []) {
   if (!job.outputs?.length) return null;
   return h('section', { class: 'outputs', 'aria-label': 'Files' },
     h('h3', {}, 'Files'),
-    h('ul', { class: 'files' }, job.outputs.map((o) => h('li', {},
+    h('ul', { class: 'files' }, job.outputs.map((/** @type {any} */ o) => h('li', {},
       h('span', { class: 'file-name' }, o.name),
       h('span', { class: 'file-meta' }, `${o.mime.split(';')[0]} · ${bytes(o.size)}`),
-      downloadLink(o.url, o.name, 'Download', { 'aria-label': `Download ${o.name}` })))));
+      downloadLink(o.url, o.name, 'Download', { 'aria-label': `Download ${o.name}` }),
+      job.status === 'succeeded' ? sendTo(job, o, processors) : null))));
 }
