@@ -365,8 +365,11 @@ export class JobService {
    * carry `meta.chain` (the chain's id) and `meta.step`. Chain steps always make new jobs.
    */
   async submitChain(req: ChainRequest): Promise<{ id: string; jobs: Job[] }> {
-    if (req.steps.length === 0) throw new InputError('INVALID_REQUEST', 'A chain needs at least one step');
+    if (!Array.isArray(req.steps) || req.steps.length === 0 || req.steps.length > 10) throw new InputError('INVALID_REQUEST', 'A chain needs 1 to 10 steps');
     for (const [i, step] of req.steps.entries()) {
+      if (!step || typeof step !== 'object' || typeof step.processor !== 'string' || (step.output !== undefined && typeof step.output !== 'string')) {
+        throw new InputError('INVALID_REQUEST', `Step ${i + 1} must be {"processor": string, "params"?: object, "output"?: string}`);
+      }
       const p = this.processor(step.processor);
       validateParams(p, step.params);
       if (i > 0 && p.input.kind !== 'file') throw new InputError('INVALID_REQUEST', `Step ${i + 1}: ${p.name} takes a URL, not the output of the step before`);

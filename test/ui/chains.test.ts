@@ -40,8 +40,8 @@ test('"Send to…" on an output offers only processors that take its type, and o
     assert.ok(!offered.some((t) => ['ocr', 'upscale', 'segment', 'orientation'].includes(t)), `offered: ${offered.join(', ')}`);
     await send.locator('select').selectOption('checksum');
     await send.locator('button.send').click();
-    await page.waitForFunction((id) => !location.hash.includes(id), first.id, { timeout: 15_000 });
-    const next = /job=([\w-]+)/.exec(await page.evaluate(() => location.hash))![1]!;
+    await page.waitForFunction((id) => !(globalThis as any).location.hash.includes(id), first.id, { timeout: 15_000 });
+    const next = /job=([\w-]+)/.exec(await page.evaluate(() => (globalThis as any).location.hash as string))![1]!;
     const chain = page.locator('#detail .chain li');
     await chain.nth(1).waitFor({ timeout: 15_000 });
     assert.equal(await chain.count(), 2, await page.locator('#detail .chain').innerHTML());

@@ -40,7 +40,9 @@ async function parseChain(request: FastifyRequest, jobs: JobService): Promise<Ch
     const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : jobInputOf(inputJob, inputOutput) ?? { kind: 'none' };
     return { input, steps: parsed as ChainRequest['steps'], idempotencyKey, webhook: webhook || null };
   }
-  const body = request.body as { input?: Parameters<typeof jsonInput>[0]; steps: ChainRequest['steps']; webhook?: string; priority?: number };
+  const body = request.body as { input?: Parameters<typeof jsonInput>[0]; steps: ChainRequest['steps']; webhook?: string; priority?: number } | undefined;
+  // Bodies of other types are not checked by the JSON schema: refuse anything but the documented shape.
+  if (!body || typeof body !== 'object' || !Array.isArray(body.steps)) throw new InputError('INVALID_REQUEST', 'Send JSON {"input": {...}, "steps": [{"processor", "params", "output"}]} or multipart with a "steps" field');
   return { input: jsonInput(body.input), steps: body.steps, idempotencyKey, webhook: body.webhook ?? null, priority: body.priority };
 }
 
