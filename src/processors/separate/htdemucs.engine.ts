@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -27,6 +28,30 @@ function newWorker(url: URL, workerData: unknown): Worker {
   const api = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
+}
+
+/** Bumped whenever htdemucs.graph.ts changes what it writes, so that older cached files are not used. */
+const REWRITE_VERSION = 1;
+
+/**
+ * The rewritten graph of `source` in `cacheDir`, made on first use: its name follows the source's
+ * path, size and modification time, and it is written under a temporary name then renamed, so a
+ * reader never sees half a file and two processes starting together both end with a whole one.
+ */
+async function cachedRewrite(source: string, cacheDir: string): Promise<string> {
+  const st = await stat(source);
+  const id = createHash('sha256').update(`${REWRITE_VERSION}\u0000${path.resolve(source)}\u0000${st.size}\u0000${st.mtimeMs}`).digest('hex').slice(0, 16);
+  const target = path.join(cacheDir, `htdemucs.rewritten-${id}.onnx`);
+  if (await stat(target).then((t) => t.size > 0, () => false)) return target;
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${target}.${process.pid}.${Date.now()}.partial`;
+  try {
+    await rewriteGraph({ source, target: partial });
+    await rename(partial, target);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  return target;
 }
 
 /** Runs the graph rewrite (htdemucs.graph.ts) in its own short-lived thread: `source` → `target`. */
@@ -78,10 +103,13 @@ export class HtdemucsEngine {
   }
 
   /**
-   * Rewrites the model's graph into a temporary file (see htdemucs.graph.ts), then starts the
-   * model's thread on it; the file is removed once the session holds the model.
+   * Starts the model's thread on the model with its graph rewritten (htdemucs.graph.ts): the
+   * rewritten file is kept in `cacheDir` for the next process, or made in a temporary folder (and
+   * removed once the session holds it) when there is no cache folder or it cannot be written.
    */
   static async start(spec: WorkerSpec): Promise<HtdemucsEngine> {
+    const cached = spec.cacheDir ? await cachedRewrite(spec.modelPath, spec.cacheDir).catch(() => null) : null;
+    if (cached) return HtdemucsEngine.startWorker(spec, cached);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-htdemucs-'));
     try {
       const rewritten = path.join(dir, 'htdemucs.onnx');
@@ -139,7 +167,7 @@ export class HtdemucsEngine {
   }
 }
 
-const key = (s: WorkerSpec) => `${s.modelPath}\u0000${s.threads}`;
+const key = (s: WorkerSpec) => `${s.modelPath}\u0000${s.threads}\u0000${s.cacheDir ?? ''}`;
 const engines = new Map<string, Promise<HtdemucsEngine>>();
 
 /** The engine for this model file and thread count, started on first use and then reused. */
