@@ -88,7 +88,7 @@ const node = (opType: string, name: string, input: string[], output: string[], a
 
 const PERM_BHSD_BSHD = [0, 2, 1, 3];
 
-/** One attention block as exported: which tensors feed it and which nodes it consists of. */
+/** One attention block as exported: the tensors that feed it, its output and its last node. */
 interface Attention { q: string; k: string; v: string; out: string; last: Node; heads: number | null }
 
 function matchAttention(softmax: Node, ix: Index): Attention | null {
