@@ -51,6 +51,9 @@ async function timed(cmd: string, args: string[]): Promise<Timed> {
 
 type Mediaflow = Timed & { result: SeparateResult };
 
+/** The processor's defaults, spelled out: separate.child.ts defaults to the comparison's params. */
+const DEFAULT_PARAMS = { stems: 'vocals', shifts: 1, overlap: 0.25, format: 'wav', bitDepth: 16, bitrate: 320, clip: 'rescale' };
+
 async function mediaflow(file: string, outDir: string, params: Record<string, unknown>): Promise<Mediaflow> {
   const t = await timed(process.execPath, ['--import', 'tsx', path.join(here, 'separate.child.ts'), file, outDir, JSON.stringify(params)]);
   const line = t.stdout.trim().split('\n').pop()!;
@@ -129,7 +132,7 @@ try {
   if (!skipMemory) {
     console.log(`\nPeak RSS, default params (two stems, one random shift, 16-bit wav), limit ${limitMb} MB:\n\n| song | wall s | real-time factor | windows | peak RSS MB | within ${limitMb} MB |\n|---|---|---|---|---|---|`);
     for (const s of lengths) {
-      const r = await mediaflow(await songOf(s), path.join(dir, `mf-${s}`), {});
+      const r = await mediaflow(await songOf(s), path.join(dir, `mf-${s}`), DEFAULT_PARAMS);
       const ok = r.maxRssMb <= limitMb;
       failed ||= !ok;
       console.log(`| ${minutes(s)} | ${r.wallS.toFixed(1)} | ${(r.wallS / s).toFixed(2)} | ${r.result.windows} | ${r.maxRssMb.toFixed(0)} | ${ok ? 'yes' : '**no**'} |`);
