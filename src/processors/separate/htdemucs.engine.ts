@@ -1,11 +1,18 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MediaflowError } from '../../core/errors.js';
+import type { RewriteReply, RewriteSpec } from './htdemucs.rewrite-worker.js';
 import { HT, HtSpectrogram } from './htdemucs.spec.js';
 import type { SegmentReply, SegmentRequest, WorkerHello, WorkerSpec } from './htdemucs.worker.js';
 
-/** The worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
+/** A worker script beside this module: `.ts` when run from source (tsx), `.js` when built. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './htdemucs.worker.ts' : './htdemucs.worker.js', import.meta.url);
+const script = (name: string) => new URL(`./${name}${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+const WORKER_URL = script('htdemucs.worker');
+const REWRITE_URL = script('htdemucs.rewrite-worker');
 
 /** The model's inputs for one segment: the mix (planar [2][segment]) and its spectrogram. */
 export interface SegmentInput { mix: Float32Array; mag: Float32Array }
@@ -16,11 +23,50 @@ export interface SegmentOutput { z: Float32Array; xt: Float32Array; modelMs: num
  * Node 20 does not apply `--import` loader hooks to a worker's entry module, so from source the
  * worker first registers tsx in its own thread, then imports the TypeScript entry.
  */
-function newWorker(spec: WorkerSpec): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: spec });
+function newWorker(url: URL, workerData: unknown): Worker {
+  if (!FROM_SOURCE) return new Worker(url, { workerData });
   const api = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: spec });
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+/** Bumped whenever htdemucs.graph.ts changes what it writes, so that older cached files are not used. */
+const REWRITE_VERSION = 1;
+
+/**
+ * The rewritten graph of `source` in `cacheDir`, made on first use: its name follows the source's
+ * path, size and modification time, and it is written under a temporary name then renamed, so a
+ * reader never sees half a file and two processes starting together both end with a whole one.
+ */
+async function cachedRewrite(source: string, cacheDir: string): Promise<string> {
+  const st = await stat(source);
+  const id = createHash('sha256').update(`${REWRITE_VERSION}\u0000${path.resolve(source)}\u0000${st.size}\u0000${st.mtimeMs}`).digest('hex').slice(0, 16);
+  const target = path.join(cacheDir, `htdemucs.rewritten-${id}.onnx`);
+  if (await stat(target).then((t) => t.size > 0, () => false)) return target;
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${target}.${process.pid}.${Date.now()}.partial`;
+  try {
+    await rewriteGraph({ source, target: partial });
+    await rename(partial, target);
+  } finally {
+    await rm(partial, { force: true });
+  }
+  return target;
+}
+
+/** Runs the graph rewrite (htdemucs.graph.ts) in its own short-lived thread: `source` → `target`. */
+function rewriteGraph(spec: RewriteSpec): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = newWorker(REWRITE_URL, spec);
+    let reply: RewriteReply | null = null;
+    worker.once('message', (r: RewriteReply) => { reply = r; });
+    worker.once('error', (err) => reject(new MediaflowError('MODEL_MISSING', `The htdemucs model at ${spec.source} could not be prepared: ${err.message}`, { cause: err })));
+    worker.once('exit', () => {
+      const r = reply as RewriteReply | null;
+      if (r && !('error' in r)) resolve();
+      else reject(new MediaflowError('MODEL_MISSING', `The htdemucs model at ${spec.source} could not be prepared: ${r?.error ?? 'the thread stopped'}`));
+    });
+  });
 }
 
 /**
@@ -56,9 +102,27 @@ export class HtdemucsEngine {
     worker.on('exit', (code) => fail(new MediaflowError('INTERNAL', `separation worker exited (code ${code})`)));
   }
 
-  static start(spec: WorkerSpec): Promise<HtdemucsEngine> {
+  /**
+   * Starts the model's thread on the model with its graph rewritten (htdemucs.graph.ts): the
+   * rewritten file is kept in `cacheDir` for the next process, or made in a temporary folder (and
+   * removed once the session holds it) when there is no cache folder or it cannot be written.
+   */
+  static async start(spec: WorkerSpec): Promise<HtdemucsEngine> {
+    const cached = spec.cacheDir ? await cachedRewrite(spec.modelPath, spec.cacheDir).catch(() => null) : null;
+    if (cached) return HtdemucsEngine.startWorker(spec, cached);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-htdemucs-'));
+    try {
+      const rewritten = path.join(dir, 'htdemucs.onnx');
+      await rewriteGraph({ source: spec.modelPath, target: rewritten });
+      return await HtdemucsEngine.startWorker(spec, rewritten);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private static startWorker(spec: WorkerSpec, sessionPath: string): Promise<HtdemucsEngine> {
     return new Promise((resolve, reject) => {
-      const worker = newWorker(spec);
+      const worker = newWorker(WORKER_URL, { ...spec, sessionPath } satisfies WorkerSpec);
       const onExit = (code: number) => reject(new MediaflowError('INTERNAL', `separation worker exited while starting (code ${code})`));
       worker.once('exit', onExit);
       worker.once('error', (err) => reject(new MediaflowError('INTERNAL', `separation worker failed to start: ${err.message}`, { cause: err })));
@@ -103,7 +167,7 @@ export class HtdemucsEngine {
   }
 }
 
-const key = (s: WorkerSpec) => `${s.modelPath}\u0000${s.threads}`;
+const key = (s: WorkerSpec) => `${s.modelPath}\u0000${s.threads}\u0000${s.cacheDir ?? ''}`;
 const engines = new Map<string, Promise<HtdemucsEngine>>();
 
 /** The engine for this model file and thread count, started on first use and then reused. */

@@ -11,7 +11,14 @@ import { HT } from './htdemucs.spec.js';
  * Protocol: → `{ id, mix, mag }` (the model's two inputs); ← `{ id, z, xt, modelMs }` (its two
  * outputs, in buffers the reply owns) or `{ id, error }`. On start ← `{ ready }` or `{ fatal }`.
  */
-export interface WorkerSpec { modelPath: string; threads: number }
+export interface WorkerSpec {
+  modelPath: string;
+  threads: number;
+  /** Where the rewritten graph (htdemucs.graph.ts) is kept between processes (the model cache). */
+  cacheDir?: string;
+  /** The file the session loads: the model with its graph rewritten (set by the engine). */
+  sessionPath?: string;
+}
 export interface SegmentRequest { id: number; mix: Float32Array; mag: Float32Array }
 export type SegmentReply = { id: number; z: Float32Array; xt: Float32Array; modelMs: number } | { id: number; error: string };
 export type WorkerHello = { ready: true; inputs: string[]; outputs: string[] } | { fatal: string };
@@ -28,17 +35,21 @@ function shapeOf(meta: unknown): readonly (number | string)[] {
 
 try {
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(spec.modelPath, {
+  const session = await ort.InferenceSession.create(spec.sessionPath ?? spec.modelPath, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: spec.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    // Measured on one segment (bench/RESULTS.md, "separate"): ORT's defaults peak at 5.1 GB RSS;
-    // without the memory pattern 3.6 GB at the same speed; without the arena too 2.5–2.8 GB, but
-    // ~30 % more CPU time (every large tensor is then fresh pages from the kernel). Speed wins here.
+    // Measured on one segment of the rewritten graph (bench/RESULTS.md, "separate"): the arena
+    // keeps freed blocks for the next tensors (no fresh pages from the kernel each time) and, since
+    // the rewrite, peaks at ~0.7 GB for the whole thread; without it glibc's heaps fragment to
+    // ~1.9 GB. The memory pattern plans one block for all of a run's tensors: no gain here.
     enableCpuMemArena: true,
     enableMemPattern: false,
+    // Idle pool threads sleep instead of spinning: ~15 % less CPU per window here, and the cores
+    // go to the STFT/iSTFT of the neighbouring windows (and other processes) instead.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const find = (names: readonly string[], metas: readonly unknown[], rank: number, what: string) => {
     const i = metas.findIndex((m) => shapeOf(m).length === rank);

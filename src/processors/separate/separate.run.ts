@@ -98,7 +98,8 @@ export async function runSeparate(ctx: ProcessorContext, input: FileInput, param
     ctx.progress(0.03, 'loading model');
 
     const threads = config.threads > 0 ? config.threads : os.availableParallelism();
-    const engine = await getHtdemucsEngine({ modelPath: model.path, threads });
+    const cacheDir = config.models.dir ?? path.join(config.data, 'models');
+    const engine = await getHtdemucsEngine({ modelPath: model.path, threads, cacheDir });
     const t2 = performance.now();
     signal.throwIfAborted();
 
