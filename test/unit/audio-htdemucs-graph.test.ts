@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { defaultConfig } from '../../src/config/load-config.js';
-import { resolveModel } from '../../src/media/models/index.js';
+import { resolveModel } from '../../src/models/index.js';
 import { rewriteHtdemucsGraph } from '../../src/processors/separate/htdemucs.graph.js';
 
 const { onnx } = onnxProto;
