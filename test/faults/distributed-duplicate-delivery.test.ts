@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { clusterUnavailable, startCluster } from '../helpers/cluster.js';
+import { clusterForTest, clusterUnavailable } from '../helpers/cluster.js';
 import { clusterSql, getJob, outputBytes, sleepJob, submitJob, waitStatus } from '../helpers/cluster-jobs.js';
 import { until } from '../helpers/server.js';
 
@@ -14,8 +14,9 @@ const skip = await clusterUnavailable();
  * workers take each copy from Redis, PostgreSQL refuses the claim, and the job runs once — one
  * attempt, one `running` event, one ending.
  */
-test('a job delivered again while it runs and after it ended runs once', { skip: skip ?? false, timeout: 180_000 }, async () => {
-  const cluster = await startCluster();
+test('a job delivered again while it runs and after it ended runs once', { skip: skip ?? false, timeout: 180_000 }, async (t) => {
+  const cluster = await clusterForTest(t);
+  if (!cluster) return;
   const sql = clusterSql(cluster.postgresUrl);
   const conn = new Redis(cluster.redisUrl, { maxRetriesPerRequest: null });
   const bull = new Queue('sleep', { connection: conn, prefix: cluster.redisPrefix });

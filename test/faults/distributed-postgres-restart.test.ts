@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterUnavailable, startCluster } from '../helpers/cluster.js';
+import { clusterForTest, clusterUnavailable } from '../helpers/cluster.js';
 import { getJob, outputBytes, sleepJob, submitJob, waitStatus } from '../helpers/cluster-jobs.js';
 import { postgresBinDir, startPrivatePostgres } from '../helpers/private-postgres.js';
 import { json, submit, until } from '../helpers/server.js';
@@ -14,9 +14,10 @@ const FAST = { MEDIAFLOW_WORKERS_LEASE_MS: '3000', MEDIAFLOW_WORKERS_HEARTBEAT_M
  * or crashing; afterwards the same API process answers again, and every job submitted before the
  * outage and after it succeeds with a readable output.
  */
-test('PostgreSQL restarted: 503 STORE_UNAVAILABLE meanwhile, then the same API recovers and every job succeeds', { skip: skip ?? false, timeout: 180_000 }, async () => {
+test('PostgreSQL restarted: 503 STORE_UNAVAILABLE meanwhile, then the same API recovers and every job succeeds', { skip: skip ?? false, timeout: 180_000 }, async (t) => {
   const pg = await startPrivatePostgres();
-  const cluster = await startCluster({ postgresUrl: pg.url });
+  const cluster = await clusterForTest(t, { postgresUrl: pg.url }).catch((err) => { pg.destroy(); throw err; });
+  if (!cluster) return void pg.destroy();
   try {
     const api = await cluster.api(FAST);
     await Promise.all([cluster.worker(FAST), cluster.worker(FAST)]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterUnavailable, startCluster } from '../helpers/cluster.js';
+import { clusterForTest, clusterUnavailable } from '../helpers/cluster.js';
 import { clusterSql, getJob, outputBytes, sleepJob, submitJob, waitStatus } from '../helpers/cluster-jobs.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/server.js';
@@ -14,9 +14,10 @@ const FAST = { MEDIAFLOW_WORKERS_LEASE_MS: '3000', MEDIAFLOW_WORKERS_HEARTBEAT_M
  * entry is gone, including those of jobs submitted while it was down. PostgreSQL's records are the
  * truth, so the reconciler rebuilds the queue and every job submitted succeeds, output readable.
  */
-test('Redis restarted empty mid-run: the queue is rebuilt from PostgreSQL and every job succeeds', { skip: skip ?? false, timeout: 180_000 }, async () => {
+test('Redis restarted empty mid-run: the queue is rebuilt from PostgreSQL and every job succeeds', { skip: skip ?? false, timeout: 180_000 }, async (t) => {
   const redis = await PrivateRedis.start();
-  const cluster = await startCluster({ redisUrl: redis.url });
+  const cluster = await clusterForTest(t, { redisUrl: redis.url }).catch(async (err) => { await redis.kill(); throw err; });
+  if (!cluster) return void (await redis.kill());
   const sql = clusterSql(cluster.postgresUrl);
   try {
     const api = await cluster.api(FAST);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3BlobStore } from '../../src/adapters/s3/s3.blob-store.js';
-import { clusterUnavailable, startCluster } from '../helpers/cluster.js';
+import { clusterForTest, clusterUnavailable } from '../helpers/cluster.js';
 import { clusterSql, outputBytes, sleepJob, submitJob, waitStatus } from '../helpers/cluster-jobs.js';
 import { until } from '../helpers/server.js';
 
@@ -15,8 +15,9 @@ const BYTES = 30_000_000;
  * retryably (BLOB_STORE_UNAVAILABLE, the attempt spent), the job runs again once S3 is back and
  * succeeds with the whole output; the bucket holds no piece of the broken upload once the sweep ran.
  */
-test('S3 stopped mid-upload: the attempt fails BLOB_STORE_UNAVAILABLE, the retry succeeds, nothing partial stays', { skip: skip ?? false, timeout: 180_000 }, async () => {
-  const cluster = await startCluster();
+test('S3 stopped mid-upload: the attempt fails BLOB_STORE_UNAVAILABLE, the retry succeeds, nothing partial stays', { skip: skip ?? false, timeout: 180_000 }, async (t) => {
+  const cluster = await clusterForTest(t);
+  if (!cluster) return;
   const sql = clusterSql(cluster.postgresUrl);
   const { s3 } = cluster;
   const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });

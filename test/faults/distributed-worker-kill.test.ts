@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterUnavailable, startCluster, type Node } from '../helpers/cluster.js';
+import { clusterForTest, clusterUnavailable, type Node } from '../helpers/cluster.js';
 import { clusterSql, getJob, outputBytes, sleepJob, submitJob, waitStatus, workerIdOf } from '../helpers/cluster-jobs.js';
 import { until } from '../helpers/server.js';
 
@@ -15,8 +15,9 @@ const FAST = { MEDIAFLOW_WORKERS_LEASE_MS: '2000', MEDIAFLOW_WORKERS_HEARTBEAT_M
  * chance to hand anything back) and a fresh worker takes its place. Every job must end `succeeded`
  * on the surviving worker, with its attempt charged once and its output readable from S3.
  */
-test('kill -9 of the worker running a job, 20 times: every job succeeds on another worker', { skip: skip ?? false, timeout: 300_000 }, async () => {
-  const cluster = await startCluster();
+test('kill -9 of the worker running a job, 20 times: every job succeeds on another worker', { skip: skip ?? false, timeout: 300_000 }, async (t) => {
+  const cluster = await clusterForTest(t);
+  if (!cluster) return;
   const sql = clusterSql(cluster.postgresUrl);
   try {
     const api = await cluster.api(FAST);

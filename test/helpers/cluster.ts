@@ -83,6 +83,23 @@ function spawnNode(args: string[], env: Record<string, string>, data: string): N
   return node;
 }
 
+/** The S3 server's packages cannot be installed here: a reason to skip, not a failure. */
+export class ClusterUnavailable extends Error {}
+
+/**
+ * startCluster for a test: null (and the test marked skipped, with the reason) when the S3 server
+ * cannot be installed here; any other failure throws.
+ */
+export async function clusterForTest(t: { skip(message?: string): void }, opts: ClusterOptions = {}): Promise<Cluster | null> {
+  try {
+    return await startCluster(opts);
+  } catch (err) {
+    if (!(err instanceof ClusterUnavailable)) throw err;
+    t.skip(err.message);
+    return null;
+  }
+}
+
 export interface ClusterOptions {
   /**
    * A PostgreSQL database of the test's own (a private server it stops and starts): used as it is,
@@ -96,7 +113,10 @@ export interface ClusterOptions {
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const ownDb = opts.postgresUrl ? { url: opts.postgresUrl, drop: async () => {} } : createPostgresDatabase({ migrate: false });
   const [db, s3] = await Promise.all([ownDb, startS3ForTests(`mf-${randomBytes(4).toString('hex')}`)]);
-  if (!s3) throw new Error(`no S3 server: ${s3UnavailableReason}`);
+  if (!s3) {
+    await db.drop();
+    throw new ClusterUnavailable(`no S3 server: ${s3UnavailableReason}`);
+  }
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const redisPrefix = `mf-${randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
