@@ -118,7 +118,7 @@ async function main() {
     const peerRate = await bullmqThroughput();
     const peerLat = await bullmqLatency();
 
-    say(`- PostgreSQL commit (one INSERT into a logged table, synchronous commit): p50 ${fmt(commitMs)}; three event-writing transactions a job, one at a time across the cluster, put the ceiling near ${Math.round(1000 / (3 * commitMs))} jobs/s`);
+    say(`- PostgreSQL commit (one INSERT into a logged table, synchronous commit): p50 ${fmt(commitMs)}; three such commits a job, taken one at a time, would allow about ${Math.round(1000 / (3 * commitMs))} jobs/s`);
     say(`- end to end, ${N} no-op jobs submitted over HTTP by 32 connections (autocannon, ${r.non2xx} non-2xx) and run by 2 worker processes (\`--only noop\`, each polling every ${POLL_MS} ms when idle): **${Math.round(mfRate)} jobs/s** (submits alone: ${Math.round(N / ((tSubmitted - t0) / 1000))}/s)`);
     say(`- meanwhile, active PostgreSQL sessions of the cluster were waiting on (sampled every 50 ms): ${waitLine}`);
     say(`- plain BullMQ on the same Redis, add→processed, Worker concurrency 16, no HTTP and no database: ${Math.round(peerRate)} jobs/s — Mediaflow distributed is ${(mfRate / peerRate).toFixed(2)}× plain BullMQ`);
@@ -144,26 +144,28 @@ async function main() {
 
 /** What limits the figures (kept with them in RESULTS.md). */
 const ANALYSIS = [
-  'What limits the figure: each job is three PostgreSQL transactions that write an event — the',
-  'create (`queued`), the claim that grants the lease (`running`), the ending (`succeeded`) — and',
-  'event-writing transactions commit one at a time across the whole cluster: each takes the event',
-  "log's advisory lock before its ids and holds it through its commit, so that a reader following",
-  'event ids never steps over one committed late (src/adapters/postgres/postgres.events.ts), and',
-  "PostgreSQL's NOTIFY serializes notifying commits as well. Every commit waits for the disk, so the",
-  'cluster runs at most about one such commit per flush time, whatever the number of workers. Claims',
-  'of one processor also take turns (an advisory lock per processor, so that its concurrency limit',
-  'holds across machines). Plain BullMQ does one Redis script per step and keeps nothing durable.',
-  'Commits stay synchronous on purpose: an acknowledged job, and an event id a reader has seen,',
-  'must survive a crash of the database server. Reaching the 1,000 jobs/s goal needs events whose',
-  'order does not rest on one lock held through the commit (for instance readers that stop below the',
-  'oldest id still in flight), or several state changes per commit (claims in batches); neither is',
-  'done yet.',
+  'What limits the figure is serialization in PostgreSQL, not the disk: the sampled waits show most',
+  'active sessions waiting on advisory locks, about a third idle inside an open transaction waiting',
+  'for their Node process to send the next statement, and little time in the WAL flush. Each job is',
+  'three transactions that write an event — the create (`queued`), the claim that grants the lease',
+  '(`running`), the ending (`succeeded`) — and two locks make them take turns across the whole',
+  'cluster: the event log takes an advisory lock before its ids and holds it through its commit, so',
+  'that a reader following event ids never steps over one committed late',
+  '(src/adapters/postgres/postgres.events.ts; NOTIFY serializes notifying commits as well), and the',
+  "claims of one processor take turns under a per-processor advisory lock so that the processor's",
+  'concurrency limit holds across machines — held across four round trips (count, update, read the',
+  'job, write the event), which on a loaded machine wait for a busy Node process. Plain BullMQ does',
+  'one Redis script per step and keeps nothing durable. Commits stay synchronous on purpose: an',
+  'acknowledged job, and an event id a reader has seen, must survive a crash of the database server.',
+  'Reaching the 1,000 jobs/s goal needs the claim done in one statement (or in batches) so its lock',
+  'is held for one round trip, and event ordering that does not rest on one lock held through every',
+  'commit; neither is done yet.',
   '',
   "The idle latency is set by the workers' polling: BullMQ's `getNextJob` is called without blocking",
   "and a worker on another machine is not woken by the API's submit, so a job waits on average half a",
-  'poll interval, then the claim (one commit, behind the event lock) starts it. The default poll of',
-  '500 ms suits idle clusters; this run polls every 5 ms (`BENCH_POLL_MS`), at the cost of one Redis',
-  'call and one PostgreSQL count per worker per poll.',
+  'poll interval, then the claim (one transaction, behind the locks above) starts it. The default',
+  'poll of 500 ms suits idle clusters; this run polls every 5 ms (`BENCH_POLL_MS`), at the cost of',
+  'one Redis call and one PostgreSQL count per worker per poll.',
 ];
 
 await main();
