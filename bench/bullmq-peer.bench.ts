@@ -37,7 +37,7 @@ function redis(): Redis {
 }
 
 /** Plain BullMQ: a Worker with a no-op processor at concurrency 16; jobs added while it runs. */
-async function bullmqThroughput(): Promise<number> {
+export async function bullmqThroughput(): Promise<number> {
   const conn = redis();
   const queue = new Queue('noop', { connection: conn, prefix: `${PREFIX}:peer` });
   let done = 0;
@@ -61,7 +61,7 @@ async function bullmqThroughput(): Promise<number> {
 }
 
 /** Plain BullMQ, idle worker: add one job, time until its processor starts; one at a time. */
-async function bullmqLatency(): Promise<number[]> {
+export async function bullmqLatency(): Promise<number[]> {
   const conn = redis();
   const queue = new Queue('lat', { connection: conn, prefix: `${PREFIX}:peer` });
   let started: ((t: number) => void) | null = null;
@@ -131,7 +131,7 @@ async function adapterLatency(): Promise<number[]> {
   return out;
 }
 
-async function cleanup(): Promise<void> {
+export async function cleanup(): Promise<void> {
   const r = redis();
   let cursor = '0';
   do {
@@ -183,5 +183,8 @@ async function main() {
   ].join('\n'));
 }
 
-await main();
-process.exit(0);
+// Run as a script; imported (by the distributed-mode benchmark) it only lends its peer measurements.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  process.exit(0);
+}

@@ -29,6 +29,7 @@ export interface Cluster {
   env: Record<string, string>;
   s3: S3ForTests;
   postgresUrl: string;
+  redisUrl: string;
   redisPrefix: string;
   api(extraEnv?: Record<string, string>, args?: string[]): Promise<ApiNode>;
   worker(extraEnv?: Record<string, string>, args?: string[]): Promise<Node>;
@@ -82,14 +83,46 @@ function spawnNode(args: string[], env: Record<string, string>, data: string): N
   return node;
 }
 
-export async function startCluster(): Promise<Cluster> {
-  const [db, s3] = await Promise.all([createPostgresDatabase({ migrate: false }), startS3ForTests(`mf-${randomBytes(4).toString('hex')}`)]);
-  if (!s3) throw new Error(`no S3 server: ${s3UnavailableReason}`);
+/** The S3 server's packages cannot be installed here: a reason to skip, not a failure. */
+export class ClusterUnavailable extends Error {}
+
+/**
+ * startCluster for a test: null (and the test marked skipped, with the reason) when the S3 server
+ * cannot be installed here; any other failure throws.
+ */
+export async function clusterForTest(t: { skip(message?: string): void }, opts: ClusterOptions = {}): Promise<Cluster | null> {
+  try {
+    return await startCluster(opts);
+  } catch (err) {
+    if (!(err instanceof ClusterUnavailable)) throw err;
+    t.skip(err.message);
+    return null;
+  }
+}
+
+export interface ClusterOptions {
+  /**
+   * A PostgreSQL database of the test's own (a private server it stops and starts): used as it is,
+   * and left for the test to remove. Default: a new database on the shared test server.
+   */
+  postgresUrl?: string;
+  /** A Redis of the test's own (a private server it kills and restarts). Default: the shared one. */
+  redisUrl?: string;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const ownDb = opts.postgresUrl ? { url: opts.postgresUrl, drop: async () => {} } : createPostgresDatabase({ migrate: false });
+  const [db, s3] = await Promise.all([ownDb, startS3ForTests(`mf-${randomBytes(4).toString('hex')}`)]);
+  if (!s3) {
+    await db.drop();
+    throw new ClusterUnavailable(`no S3 server: ${s3UnavailableReason}`);
+  }
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
   const redisPrefix = `mf-${randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
     MEDIAFLOW_MODE: 'distributed',
     MEDIAFLOW_POSTGRES_URL: db.url,
-    MEDIAFLOW_REDIS_URL: REDIS_URL,
+    MEDIAFLOW_REDIS_URL: redisUrl,
     MEDIAFLOW_REDIS_PREFIX: redisPrefix,
     MEDIAFLOW_S3_ENDPOINT: s3.endpoint,
     MEDIAFLOW_S3_REGION: s3.region,
@@ -102,7 +135,7 @@ export async function startCluster(): Promise<Cluster> {
   const nodes: Node[] = [];
   const folders: string[] = [];
   return {
-    env, s3, postgresUrl: db.url, redisPrefix,
+    env, s3, postgresUrl: db.url, redisUrl, redisPrefix,
     async api(extraEnv = {}, args = []) {
       const data = tempDir('mediaflow-api-');
       folders.push(data);
@@ -122,9 +155,12 @@ export async function startCluster(): Promise<Cluster> {
     async destroy() {
       await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
       const { Redis } = await import('ioredis');
-      const r = new Redis(REDIS_URL);
-      const keys = await r.keys(`${redisPrefix}:*`);
-      if (keys.length) await r.del(...keys);
+      const r = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+      r.on('error', () => {});
+      try {
+        const keys = await r.keys(`${redisPrefix}:*`);
+        if (keys.length) await r.del(...keys);
+      } catch { /* a private Redis the test already stopped */ }
       r.disconnect();
       await s3.dispose();
       await db.drop();
