@@ -39,6 +39,14 @@ export interface SubmitRequest {
   meta?: Record<string, unknown>;
   /** Skip dedup: always make a new job (compat routes whose seed always re-ran). */
   noDedup?: boolean;
+  /** Internal (chains): a job input is stored as given, without looking at the upstream job first. */
+  deferInputChecks?: boolean;
+}
+
+/** A stable UUID-shaped id from a string (a chain retried with the same Idempotency-Key). */
+function uuidFrom(s: string): string {
+  const h = createHash('sha256').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 export interface ChainStep {
@@ -149,7 +157,7 @@ export class JobService {
     const processor = this.processor(req.processor);
     const params = validateParams(processor, req.params);
     if (req.webhook) await checkWebhookUrl(req.webhook, this.d.config, this.d.checkUrl);
-    const input = await this.storedInput(processor, req.input, params);
+    const input = await this.storedInput(processor, req.input, params, req.deferInputChecks);
     const inputId = input.kind === 'file' ? input.sha256 : input.kind === 'url' ? `url:${input.url}` : `job:${input.job}/${input.output}`;
     const key = req.noDedup || input.kind === 'url' ? null : dedupKey(processor.name, processor.version, params, inputId);
     // Everything that changes what the job does or how it reports is part of the request's identity.
@@ -178,13 +186,15 @@ export class JobService {
   }
 
   /** The input as the job will store it: checked against the processor, staged into the blob store. */
-  private async storedInput(processor: ProcessorDefinition<any, any>, given: SubmitInput, params: Record<string, unknown>): Promise<StoredInput> {
+  private async storedInput(processor: ProcessorDefinition<any, any>, given: SubmitInput, params: Record<string, unknown>, deferChecks = false): Promise<StoredInput> {
     if (processor.input.kind === 'url') {
       if (given.kind !== 'url') throw new InputError('INPUT_MISSING', `${processor.name} takes a URL: send input.url`);
       await this.d.checkUrl(given.url, this.d.config);
       return { kind: 'url', url: given.url };
     }
-    if (given.kind === 'job') return this.chainedInput(processor, given, params);
+    // A chain's later steps take a job made in the same request: the store decides (waiting, or its
+    // output at once), and the worker checks the type, so no step fails after the ones before exist.
+    if (given.kind === 'job') return deferChecks ? { kind: 'job', job: given.job, output: given.output } : this.chainedInput(processor, given, params);
     if (given.kind === 'none') throw new InputError('INPUT_MISSING', `${processor.name} needs a file: upload one (field "file"), or send input.base64, input.url or input.job`);
     const staged = given.kind === 'base64' ? await this.stageBase64(given.data, given.name)
       : given.kind === 'url' ? await this.stageUrl(given.url, given.name)
@@ -374,11 +384,15 @@ export class JobService {
       validateParams(p, step.params);
       if (i > 0 && p.input.kind !== 'file') throw new InputError('INVALID_REQUEST', `Step ${i + 1}: ${p.name} takes a URL, not the output of the step before`);
     }
-    const id = randomUUID();
+    // Checked once, before any job exists: a refusal must not leave the first steps running.
+    if (req.webhook) await checkWebhookUrl(req.webhook, this.d.config, this.d.checkUrl);
+    // A retried request (same Idempotency-Key) gets the same chain id, so it finds its chain again.
+    const id = req.idempotencyKey ? uuidFrom(`chain:${req.idempotencyKey}`) : randomUUID();
     const jobs: Job[] = [];
     for (const [i, step] of req.steps.entries()) {
       const prev = jobs[i - 1];
       const { job } = await this.submit({
+        deferInputChecks: i > 0,
         processor: step.processor,
         params: step.params,
         input: prev ? { kind: 'job', job: prev.id, output: step.output ?? '*' } : req.input,

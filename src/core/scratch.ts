@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -16,7 +17,7 @@ export class Scratch {
 
   constructor(dataDir: string) {
     this.root = path.join(dataDir, 'tmp');
-    this.mine = path.join(this.root, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    this.mine = path.join(this.root, `${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
   /** A new empty folder; the caller removes it with `release`. */
@@ -53,8 +54,10 @@ export class Scratch {
     for (const name of entries) {
       const full = path.join(this.root, name);
       if (full === this.mine) continue;
-      const pid = /^(\d+)-[0-9a-f]+$/.exec(name)?.[1];
-      if (pid && isAlive(Number(pid))) continue;
+      // Only this machine's folders are judged: a pid means nothing on another host sharing the folder.
+      const m = /^(.+)-(\d+)-[0-9a-f]+$/.exec(name);
+      if (m && m[1] !== HOST) continue;
+      if (m && isAlive(Number(m[2]))) continue;
       await rm(full, { recursive: true, force: true }).catch(() => undefined);
       removed++;
     }
@@ -65,6 +68,9 @@ export class Scratch {
     await rm(this.mine, { recursive: true, force: true }).catch(() => undefined);
   }
 }
+
+/** This machine, as it names its scratch folders (no dashes confuse the pattern above: it is greedy up to the pid). */
+const HOST = os.hostname().replace(/[^\w.]/g, '_') || 'host';
 
 function isAlive(pid: number): boolean {
   try {

@@ -134,9 +134,10 @@ test('kill -9 between the upstream job\'s success and the downstream job\'s star
     assert.equal(down.status, 'waiting');
     await until(async () => (await json(await fetch(`${server.url}/v1/jobs/${up.id}`))).status === 'succeeded', 30_000, 5);
     assert.equal((await json(await fetch(`${server.url}/v1/jobs/${down.id}`))).status, 'queued', 'released with the upstream success');
+    const exited = new Promise((r) => server.proc.once('exit', r));
     process.kill(-server.proc.pid!, 'SIGKILL');
     await worker.kill('SIGKILL');
-    await new Promise((r) => server.proc.once('exit', r));
+    await exited;
     server = await spawnServer(data, { MEDIAFLOW_NETWORK_ALLOW_PRIVATE: '1' });
     const done = await finished(server.url, down.id, 60_000);
     assert.equal(done.status, 'succeeded');

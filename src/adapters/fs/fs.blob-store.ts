@@ -88,6 +88,9 @@ export class FsBlobStore implements BlobStore {
     }
     await mkdir(path.dirname(dest), { recursive: true });
     await chmod(tmpFile, 0o444);
+    // A hard-linked file keeps its source's mtime: a new blob must start its grace period now.
+    const now = new Date();
+    await utimes(tmpFile, now, now);
     await rename(tmpFile, dest);
   }
 

@@ -135,9 +135,12 @@ export class PgLeaseRecords implements LeaseRecords {
       const rows = await trx.selectFrom('jobs').selectAll()
         .where('status', '=', 'running').where('lease_expires_at', '<', sql<Date>`clock_timestamp()`)
         .orderBy('lease_expires_at').limit(500).forUpdate().skipLocked().execute();
-      // Whoever held these is silent past its lease (killed, frozen, cut off): each job is charged
-      // the attempt, as the embedded queue does.
-      return this.recoverAll(trx, rows.map((r) => [r, 'charge']));
+      // Whoever held these is silent past its lease (killed, frozen, cut off). Crash blame as in
+      // releaseWorker and the embedded queue: a job alone in its worker is charged the attempt;
+      // jobs that shared a worker are spared and run again alone (solo).
+      const perOwner = new Map<string, number>();
+      for (const r of rows) perOwner.set(r.lease_owner ?? '', (perOwner.get(r.lease_owner ?? '') ?? 0) + 1);
+      return this.recoverAll(trx, rows.map((r): [JobRow, Recovery] => [r, (perOwner.get(r.lease_owner ?? '') ?? 1) > 1 && !r.solo ? 'spare' : 'charge']));
     }));
   }
 
