@@ -53,7 +53,9 @@ export function clusterSql(url: string) {
 
 /** The worker id a node printed when it started. */
 export function workerIdOf(node: Node): string {
-  const m = /"msg":"worker started","workerId":"([^"]+)"/.exec(node.output());
+  // The JSON log line of the worker's start, whatever the order of its fields.
+  const line = node.output().split('\n').find((l) => l.includes('"msg":"worker started"')) ?? '';
+  const m = /"workerId":"([^"]+)"/.exec(line);
   assert.ok(m, `no worker id in:\n${node.output()}`);
   return m[1]!;
 }
