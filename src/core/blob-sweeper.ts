@@ -1,5 +1,6 @@
 import type { BlobStore } from './ports/blob-store.port.js';
 import type { JobStore } from './ports/job-store.port.js';
+import { PeriodicPass } from './periodic-pass.js';
 import type { Scratch } from './scratch.js';
 
 export interface SweepReport {
@@ -19,15 +20,13 @@ export interface SweepReport {
  * delete. Partial writes and the scratch folders of dead processes go in the same pass.
  */
 export class BlobSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<SweepReport> | null = null;
+  private readonly periodic = new PeriodicPass(() => this.pass(Date.now()), (err) => this.d.log?.('warn', 'blob sweep failed', { err: String(err) }));
 
   constructor(private readonly d: { store: JobStore; blobs: BlobStore; scratch?: Scratch; graceMs: number; log?: (level: string, msg: string, extra?: object) => void }) {}
 
-  /** One pass; concurrent callers share it. */
-  sweep(now = Date.now()): Promise<SweepReport> {
-    this.running ??= this.pass(now).finally(() => { this.running = null; });
-    return this.running;
+  /** One pass (`now` moves the clock, for tests); periodic passes share one in flight. */
+  sweep(now?: number): Promise<SweepReport> {
+    return now === undefined ? this.periodic.run() : this.pass(now);
   }
 
   private async pass(now: number): Promise<SweepReport> {
@@ -55,16 +54,11 @@ export class BlobSweeper {
 
   /** Sweeps now and every `everyMs`. */
   start(everyMs: number): this {
-    const run = () => void this.sweep().catch((err) => this.d.log?.('warn', 'blob sweep failed', { err: String(err) }));
-    run();
-    this.timer = setInterval(run, everyMs);
-    this.timer.unref();
+    this.periodic.start(everyMs);
     return this;
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

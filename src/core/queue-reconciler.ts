@@ -1,5 +1,6 @@
 import type { JobStore } from './ports/job-store.port.js';
 import type { Queue } from './ports/queue.port.js';
+import { PeriodicPass } from './periodic-pass.js';
 
 /**
  * Makes the queue agree with the job records, which are the truth: a `queued` record the queue does
@@ -8,15 +9,13 @@ import type { Queue } from './ports/queue.port.js';
  * Runs at start, every `everyMs` (default 30 s), and whenever the queue asks (Redis reconnected).
  */
 export class QueueReconciler {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly periodic = new PeriodicPass(() => this.pass(), (err) => this.d.log?.('warn', 'queue reconcile failed', { err: String(err) }));
 
   constructor(private readonly d: { store: JobStore; queue: Queue; log?: (level: string, msg: string, extra?: object) => void; onRequeued?: () => void }) {}
 
   /** One pass; returns how many jobs were enqueued again. Concurrent callers share it. */
   reconcile(): Promise<number> {
-    this.running ??= this.pass().finally(() => { this.running = null; });
-    return this.running;
+    return this.periodic.run();
   }
 
   private async pass(): Promise<number> {
@@ -45,16 +44,11 @@ export class QueueReconciler {
   }
 
   start(everyMs = 30_000): this {
-    const run = () => void this.reconcile().catch((err) => this.d.log?.('warn', 'queue reconcile failed', { err: String(err) }));
-    run();
-    this.timer = setInterval(run, everyMs);
-    this.timer.unref();
+    this.periodic.start(everyMs);
     return this;
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

@@ -1,19 +1,30 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { InputError } from '../../core/errors.js';
 import { dedupKey } from '../../core/params.js';
 import type { JobError, JobEvent, JobOutput, StoredInput } from '../../core/job.types.js';
 
 type Ended = 'succeeded' | 'failed' | 'canceled';
 
+const cache = new WeakMap<Database, Map<string, Statement>>();
+
+/** Statements prepared once per connection: settling runs with every job's ending. */
+function stmt(db: Database, sql: string): Statement {
+  let m = cache.get(db);
+  if (!m) cache.set(db, (m = new Map()));
+  let st = m.get(sql);
+  if (!st) m.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
 /** The upstream job's output of that name, or its first output for `*`. */
 function outputOf(db: Database, jobId: string, name: string): JobOutput | undefined {
   return (name === '*'
-    ? db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name LIMIT 1').get(jobId)
-    : db.prepare('SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(jobId, name)) as JobOutput | undefined;
+    ? stmt(db, 'SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? ORDER BY created_at, name LIMIT 1').get(jobId)
+    : stmt(db, 'SELECT name, size, mime, sha256 FROM job_outputs WHERE job_id = ? AND name = ?').get(jobId, name)) as JobOutput | undefined;
 }
 
 const emit = (db: Database, ev: JobEvent, now: number) =>
-  db.prepare('INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)').run(ev.jobId, JSON.stringify(ev), now);
+  stmt(db, 'INSERT INTO events (job_id, data, created_at) VALUES (?, ?, ?)').run(ev.jobId, JSON.stringify(ev), now);
 
 /**
  * The input a chained job starts with, decided inside the create transaction: the upstream job's
@@ -21,7 +32,7 @@ const emit = (db: Database, ev: JobEvent, now: number) =>
  */
 export function resolveAtCreate(db: Database, input: StoredInput): { input: StoredInput; status: 'queued' | 'waiting' } {
   if (input.kind !== 'job') return { input, status: 'queued' };
-  const up = db.prepare('SELECT status FROM jobs WHERE id = ?').get(input.job) as { status: string } | undefined;
+  const up = stmt(db, 'SELECT status FROM jobs WHERE id = ?').get(input.job) as { status: string } | undefined;
   if (!up) throw new InputError('UPSTREAM_UNKNOWN', `No job ${input.job} to take the input from`);
   if (up.status === 'failed' || up.status === 'canceled') throw new InputError('UPSTREAM_FAILED', `Job ${input.job} ${up.status === 'failed' ? 'failed' : 'was canceled'}`);
   if (up.status !== 'succeeded') return { input, status: 'waiting' };
@@ -37,7 +48,7 @@ export function resolveAtCreate(db: Database, input: StoredInput): { input: Stor
  * jobs waiting on them. Returns the ids queued.
  */
 export function settleDependents(db: Database, upstreamId: string, ended: Ended, now: number): string[] {
-  const waiting = db.prepare(`SELECT id, upstream_output, processor, processor_version, params, dedup_key FROM jobs WHERE upstream_job = ? AND status = 'waiting'`)
+  const waiting = stmt(db, `SELECT id, upstream_output, processor, processor_version, params, dedup_key FROM jobs WHERE upstream_job = ? AND status = 'waiting'`)
     .all(upstreamId) as Array<{ id: string; upstream_output: string; processor: string; processor_version: string; params: string; dedup_key: string | null }>;
   const queued: string[] = [];
   for (const w of waiting) {
@@ -47,7 +58,7 @@ export function settleDependents(db: Database, upstreamId: string, ended: Ended,
         const input: StoredInput = { kind: 'file', sha256: out.sha256, name: out.name, mime: out.mime, size: out.size };
         // Its identity is now the output's content, as if the file had been uploaded (dedup).
         const key = w.dedup_key ? dedupKey(w.processor, w.processor_version, JSON.parse(w.params), out.sha256) : null;
-        db.prepare(`UPDATE jobs SET status = 'queued', input = ?, input_sha256 = ?, dedup_key = ?, enqueued = 1, run_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
+        stmt(db, `UPDATE jobs SET status = 'queued', input = ?, input_sha256 = ?, dedup_key = ?, enqueued = 1, run_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
           .run(JSON.stringify(input), out.sha256, key, now, now, w.id);
         emit(db, { type: 'status', jobId: w.id, status: 'queued', attempts: 0 }, now);
         queued.push(w.id);
@@ -64,7 +75,7 @@ export function settleDependents(db: Database, upstreamId: string, ended: Ended,
 }
 
 function endWaiting(db: Database, id: string, status: 'failed' | 'canceled', error: JobError, now: number): void {
-  const changed = db.prepare(`UPDATE jobs SET status = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
+  const changed = stmt(db, `UPDATE jobs SET status = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'waiting'`)
     .run(status, JSON.stringify(error), now, now, id).changes;
   if (!changed) return;
   emit(db, { type: 'status', jobId: id, status, attempts: 0, error }, now);

@@ -88,19 +88,15 @@ export function jsonInput(i: JsonInput = {}): SubmitInput {
 async function parseSubmit(request: FastifyRequest, jobs: JobService): Promise<SubmitRequest> {
   const idempotencyKey = (request.headers['idempotency-key'] as string | undefined)?.slice(0, 200) ?? null;
   if (request.isMultipart()) {
+    // A staged upload that no job ends up using is left to the blob sweeper.
     const mp = await readMultipart(request, jobs, ['file']);
-    try {
-      const { processor, params, webhook, url, priority, input_job: inputJob, input_output: inputOutput, ...rest } = mp.fields;
-      if (!processor) throw new InputError('INVALID_REQUEST', 'The form field "processor" is required');
-      // Params may come as one JSON field `params` and/or as plain fields (`scale=4`).
-      const merged = { ...rest, ...((parseJsonField(params, 'params') as object | undefined) ?? {}) };
-      const chained = jobInputOf(inputJob, inputOutput);
-      const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : chained ?? { kind: 'none' };
-      return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priorityField(priority) };
-    } catch (err) {
-      // The staged upload is unreferenced: the blob sweeper removes it after its grace period.
-      throw err;
-    }
+    const { processor, params, webhook, url, priority, input_job: inputJob, input_output: inputOutput, ...rest } = mp.fields;
+    if (!processor) throw new InputError('INVALID_REQUEST', 'The form field "processor" is required');
+    // Params may come as one JSON field `params` and/or as plain fields (`scale=4`).
+    const merged = { ...rest, ...((parseJsonField(params, 'params') as object | undefined) ?? {}) };
+    const chained = jobInputOf(inputJob, inputOutput);
+    const input: SubmitInput = mp.file ? { kind: 'staged', blob: mp.file } : url ? { kind: 'url', url } : chained ?? { kind: 'none' };
+    return { processor, params: merged, input, idempotencyKey, webhook: webhookOf(webhook), priority: priorityField(priority) };
   }
   const body = request.body as { processor?: string; params?: unknown; input?: JsonInput; webhook?: string; priority?: number } | undefined;
   if (!body || typeof body !== 'object' || !body.processor) throw new InputError('INVALID_REQUEST', 'Send multipart/form-data with a "file", or JSON {"processor", "params", "input": {"base64"|"url"|"job"+"output"}}');
