@@ -43,6 +43,8 @@ export interface OutputInfo {
 
 export interface ProcessorContext {
   readonly jobId: string;
+  /** Which attempt this is: 1 for the first run, 2 for the first retry, … */
+  readonly attempt: number;
   /** Fires on cancel or timeout. A processor checks it between units of work and stops promptly. */
   readonly signal: AbortSignal;
   /** A private, empty temporary folder for this attempt; removed when the attempt ends. */

@@ -56,6 +56,7 @@ export function createJobContext(d: JobContextDeps): WorkerJobContext {
 
   const ctx: WorkerJobContext = {
     jobId: d.job.id,
+    attempt: d.job.attempts,
     signal: d.signal,
     get tmpdir(): string {
       // Processors read `ctx.tmpdir` synchronously: the folder is made synchronously here.

@@ -36,6 +36,7 @@ export async function createLocalContext(opts: LocalContextOptions): Promise<Pro
   }
   return {
     jobId: opts.jobId ?? 'local',
+    attempt: 1,
     signal: controller.signal,
     tmpdir,
     config: opts.config,

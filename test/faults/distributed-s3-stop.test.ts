@@ -24,8 +24,9 @@ test('S3 stopped mid-upload: the attempt fails BLOB_STORE_UNAVAILABLE, the retry
   try {
     const api = await cluster.api();
     await cluster.worker({ MEDIAFLOW_WORKERS_POLL_MS: '50' });
-    // A long sleep before the upload: the retry's upload starts only once S3 is back.
-    const id = await submitJob(api.url, sleepJob('big', { ms: 8000, bytes: BYTES }));
+    // The retry sleeps long before its upload, so that it starts well after S3 is back, however
+    // slowly the S3 server restarts on a loaded machine.
+    const id = await submitJob(api.url, sleepJob('big', { ms: 2000, retry_ms: 25_000, bytes: BYTES }));
     // Mid-upload: the output's multipart upload has begun.
     await until(async () => ((await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads?.length ?? 0) > 0, 90_000, 100);
     await s3.stop();

@@ -30,10 +30,11 @@ export const sleepProcessor = defineProcessor({
   name: 'sleep',
   version: '1',
   title: 'Sleep (test)',
-  description: 'Sleeps for `ms` milliseconds in 20 steps, reporting progress; stops at once when canceled.',
+  description: 'Sleeps for `ms` milliseconds (`retry_ms` on a retry) in 20 steps, reporting progress; stops at once when canceled.',
   input: { kind: 'url' },
   params: Type.Object({
     ms: Type.Integer({ default: 1000, minimum: 0, maximum: 600_000 }),
+    retry_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'How long later attempts sleep (default: `ms`)' })),
     fail: Type.Boolean({ default: false, description: 'Throw a retryable error at the end' }),
     output: Type.Boolean({ default: false, description: 'Write a small text output halfway through' }),
     scratch: Type.Boolean({ default: false, description: 'Write a file into the scratch folder first' }),
@@ -43,13 +44,14 @@ export const sleepProcessor = defineProcessor({
   testOnly: true,
   async run(ctx, _input, params) {
     const steps = 20;
+    const ms = ctx.attempt > 1 ? params.retry_ms ?? params.ms : params.ms;
     if (params.scratch) await writeFile(path.join(ctx.tmpdir, 'partial.bin'), randomBytes(4096));
     for (let i = 0; i < steps; i++) {
       if (params.output && i === steps / 2) await ctx.output('hello.txt', Buffer.from('hello\n'), 'text/plain');
       ctx.signal.throwIfAborted();
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => { clearTimeout(t); reject(ctx.signal.reason); };
-        const t = setTimeout(() => { ctx.signal.removeEventListener('abort', onAbort); resolve(); }, params.ms / steps);
+        const t = setTimeout(() => { ctx.signal.removeEventListener('abort', onAbort); resolve(); }, ms / steps);
         ctx.signal.addEventListener('abort', onAbort, { once: true });
       });
       ctx.progress((i + 1) / steps, `step ${i + 1}/${steps}`);
@@ -57,7 +59,7 @@ export const sleepProcessor = defineProcessor({
     }
     if (params.fail) throw new Error('sleep failed on purpose');
     if (params.bytes) await ctx.output('data.bin', Readable.from(randomChunks(params.bytes)), 'application/octet-stream');
-    return { slept: params.ms };
+    return { slept: ms };
   },
 });
 
