@@ -5,6 +5,7 @@ import { PgEventLog } from './adapters/postgres/postgres.event-log.js';
 import { PgJobStore } from './adapters/postgres/postgres.job-store.js';
 import { PgLeaseRecords } from './adapters/postgres/postgres.lease-records.js';
 import { migratePostgres } from './adapters/postgres/postgres.migrations.js';
+import { PgWebhookOutbox } from './adapters/postgres/postgres.webhook-outbox.js';
 import { PgWorkerRegistry } from './adapters/postgres/postgres.worker-registry.js';
 import { S3BlobStore } from './adapters/s3/s3.blob-store.js';
 import type { Adapters } from './runtime.adapters.js';
@@ -42,10 +43,11 @@ export async function openDistributed(config: AppConfig): Promise<Adapters> {
   const events = new PgEventLog(pg);
   const records = new PgLeaseRecords(pg);
   const workers = new PgWorkerRegistry(pg);
+  const webhooks = new PgWebhookOutbox(pg);
   const queue = new BullmqQueue({ url: config.redis.url!, prefix: config.redis.prefix, records });
   const blobs = new S3BlobStore(s3Settings(config));
   return {
-    store, queue, blobs, events, workers,
+    store, queue, blobs, events, workers, webhooks,
     services: {
       postgres: () => store.ping(),
       redis: () => queue.ping(),
@@ -57,6 +59,7 @@ export async function openDistributed(config: AppConfig): Promise<Adapters> {
       await events.close();
       await records.close();
       await workers.close();
+      await webhooks.close();
       await store.close();
       await blobs.close();
     },

@@ -6,6 +6,7 @@ import type { BlobStore } from './core/ports/blob-store.port.js';
 import type { EventLog } from './core/ports/event-log.port.js';
 import type { JobStore } from './core/ports/job-store.port.js';
 import type { Queue } from './core/ports/queue.port.js';
+import type { WebhookOutbox } from './core/ports/webhook-outbox.port.js';
 import type { WorkerRegistry } from './core/ports/worker-registry.port.js';
 import { Scratch } from './core/scratch.js';
 import { FsBlobStore } from './adapters/fs/fs.blob-store.js';
@@ -13,6 +14,7 @@ import { openSqlite, SqliteHandle } from './adapters/sqlite/sqlite.db.js';
 import { SqliteEventLog } from './adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from './adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from './adapters/sqlite/sqlite.store.js';
+import { SqliteWebhookOutbox } from './adapters/sqlite/sqlite.webhook-outbox.js';
 import { SqliteWorkerRegistry } from './adapters/sqlite/sqlite.worker-registry.js';
 import type { Adapters } from './runtime.adapters.js';
 import { mimeMatches, sniffMime } from './media/sniff.js';
@@ -28,6 +30,7 @@ export interface Runtime {
   blobs: BlobStore;
   events: EventLog;
   workers: WorkerRegistry;
+  webhooks: WebhookOutbox;
   scratch: Scratch;
   jobs: JobService;
   /** Services that /ready reports by name (embedded: the SQLite file and the data folder). */
@@ -52,7 +55,7 @@ async function openEmbedded(config: AppConfig): Promise<Adapters> {
   const events = new SqliteEventLog(h);
   const blobs = await new FsBlobStore(path.join(config.data, 'blobs')).init();
   return {
-    store, queue, blobs, events, workers: new SqliteWorkerRegistry(h),
+    store, queue, blobs, events, workers: new SqliteWorkerRegistry(h), webhooks: new SqliteWebhookOutbox(h),
     services: { sqlite: () => store.ping(), blobs: () => blobs.ping() },
     async close() {
       await events.close();
@@ -94,7 +97,7 @@ export async function openRuntime(config: AppConfig, hooks: RuntimeHooks = {}): 
   });
   return {
     config, processors, jobs, scratch,
-    store: a.store, queue: a.queue, blobs: a.blobs, events: a.events, workers: a.workers, services: a.services,
+    store: a.store, queue: a.queue, blobs: a.blobs, events: a.events, workers: a.workers, webhooks: a.webhooks, services: a.services,
     onQueueReconnect: a.onQueueReconnect,
     async close() {
       await a.close();

@@ -44,6 +44,14 @@ export function createMetrics(rt: Runtime) {
       for (const [processor, n] of Object.entries(await rt.queue.depth())) this.set({ processor }, n);
     },
   });
+  new client.Gauge({
+    name: 'mediaflow_webhook_deliveries_pending',
+    help: 'Webhook deliveries not yet sent (waiting, in flight, or waiting to be retried)',
+    registers: [registry],
+    async collect() {
+      this.set(await rt.webhooks.pending());
+    },
+  });
   const unsubscribe = rt.events.subscribe('*', (ev) => {
     if (ev.type !== 'done') return;
     void rt.store.get(ev.jobId).then((job) => {

@@ -6,17 +6,20 @@ import type { BlobStore } from '../../src/core/ports/blob-store.port.js';
 import type { EventLog } from '../../src/core/ports/event-log.port.js';
 import type { JobStore } from '../../src/core/ports/job-store.port.js';
 import type { Queue } from '../../src/core/ports/queue.port.js';
+import type { WebhookOutbox } from '../../src/core/ports/webhook-outbox.port.js';
 import { FsBlobStore } from '../../src/adapters/fs/fs.blob-store.js';
 import { openSqlite, SqliteHandle } from '../../src/adapters/sqlite/sqlite.db.js';
 import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite.event-log.js';
 import { SqliteQueue } from '../../src/adapters/sqlite/sqlite.queue.js';
 import { SqliteJobStore } from '../../src/adapters/sqlite/sqlite.store.js';
+import { SqliteWebhookOutbox } from '../../src/adapters/sqlite/sqlite.webhook-outbox.js';
 import { S3BlobStore } from '../../src/adapters/s3/s3.blob-store.js';
 import { BullmqQueue } from '../../src/adapters/bullmq/bullmq.queue.js';
 import { openPostgres } from '../../src/adapters/postgres/postgres.db.js';
 import { PgEventLog } from '../../src/adapters/postgres/postgres.event-log.js';
 import { PgJobStore } from '../../src/adapters/postgres/postgres.job-store.js';
 import { PgLeaseRecords } from '../../src/adapters/postgres/postgres.lease-records.js';
+import { PgWebhookOutbox } from '../../src/adapters/postgres/postgres.webhook-outbox.js';
 import { createPostgresDatabase, postgresBackendAvailable } from './backend.postgres.js';
 import { startS3ForTests, s3UnavailableReason, type S3ForTests } from './backend.s3.js';
 
@@ -25,6 +28,7 @@ export interface Ports {
   store: JobStore;
   queue: Queue;
   events: EventLog;
+  webhooks: WebhookOutbox;
   close(): Promise<void>;
 }
 
@@ -64,7 +68,7 @@ export const sqliteBackend: BackendFactory = {
         const h = new SqliteHandle(openSqlite(file));
         const events = new SqliteEventLog(h);
         const queue = new SqliteQueue(h);
-        return { store: new SqliteJobStore(h), queue, events, async close() { await events.close(); await queue.close(); h.close(); } };
+        return { store: new SqliteJobStore(h), queue, events, webhooks: new SqliteWebhookOutbox(h), async close() { await events.close(); await queue.close(); h.close(); } };
       },
       async destroy() { rmSync(dir, { recursive: true, force: true }); },
     };
@@ -140,12 +144,14 @@ export const postgresBullmqBackend: BackendFactory = {
         const store = new PgJobStore(pg);
         const events = new PgEventLog(pg);
         const records = new PgLeaseRecords(pg);
+        const webhooks = new PgWebhookOutbox(pg);
         const queue = new BullmqQueue({ url: REDIS_URL, prefix, records });
         await queue.ready();
         return {
-          store, queue, events,
+          store, queue, events, webhooks,
           async close() {
             await queue.close();
+            await webhooks.close();
             await events.close();
             await records.close();
             await store.close();

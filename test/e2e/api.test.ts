@@ -5,7 +5,7 @@ import http from 'node:http';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { inProcessWorker, startServer, sweepBlobs, json, submit, upload, until, type InProcessServer } from '../helpers/server.js';
-import { startWebhooks } from '../../src/http/webhooks.js';
+import { WebhookSender } from '../../src/http/webhook-sender.js';
 
 const URL_IN = { url: 'http://127.0.0.1/' };
 
@@ -190,20 +190,22 @@ describe('the /v1 API over real HTTP', () => {
   });
 
   test('webhooks are POSTed signed when a job ends, and retried', async () => {
-    const got: Array<{ body: string; sig: string }> = [];
+    const got: Array<{ body: string; sig: string; delivery: string }> = [];
+    const deliveries: string[] = [];
     let calls = 0;
     const hook = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
         calls++;
+        deliveries.push(String(req.headers['x-mediaflow-delivery']));
         if (calls === 1) { res.statusCode = 500; return res.end(); } // first delivery fails
-        got.push({ body, sig: String(req.headers['x-mediaflow-signature']) });
+        got.push({ body, sig: String(req.headers['x-mediaflow-signature']), delivery: String(req.headers['x-mediaflow-delivery']) });
         res.end('ok');
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const stop = startWebhooks(s.rt, () => {});
+    const sender = new WebhookSender({ outbox: s.rt.webhooks, store: s.rt.store, events: s.rt.events, config: s.rt.config, log: () => {} }).start();
     try {
       const port = (hook.address() as { port: number }).port;
       const job = await json(await submit(s.url, { processor: 'noop', params: { value: 'hook' }, input: URL_IN, webhook: `http://127.0.0.1:${port}/hook` }));
@@ -212,8 +214,11 @@ describe('the /v1 API over real HTTP', () => {
       assert.equal(payload.job.id, job.id);
       assert.equal(payload.job.status, 'succeeded');
       assert.equal(got[0]!.sig, `sha256=${createHmac('sha256', 'shh').update(got[0]!.body).digest('hex')}`);
+      assert.equal(deliveries.length, 2, 'one failed attempt, one success');
+      assert.equal(deliveries[0], deliveries[1], 'the retry carries the same delivery id');
+      assert.equal(await s.rt.webhooks.pending(), 0, 'a delivered webhook leaves the outbox');
     } finally {
-      stop();
+      await sender.stop();
       hook.close();
     }
   });

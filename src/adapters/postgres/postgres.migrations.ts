@@ -98,6 +98,32 @@ const MIGRATIONS: Record<string, string> = {
       last_seen_at timestamptz NOT NULL DEFAULT now()
     );
   `,
+  // The webhook outbox: a job's `done` event, whichever statement wrote it, adds a delivery in
+  // its own transaction when the job has a webhook (a trigger, so no path that ends a job can miss it).
+  '004_webhook_outbox': `
+    CREATE TABLE webhook_deliveries (
+      id bigserial PRIMARY KEY,
+      event_id bigint NOT NULL UNIQUE,
+      job_id text NOT NULL,
+      url text NOT NULL,
+      body text,
+      attempts integer NOT NULL DEFAULT 0,
+      next_at timestamptz NOT NULL DEFAULT now(),
+      claimed_by text,
+      claimed_until timestamptz,
+      last_error text,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at);
+    CREATE FUNCTION mediaflow_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO webhook_deliveries (event_id, job_id, url)
+        SELECT NEW.id, j.id, j.webhook FROM jobs j WHERE j.id = NEW.job_id AND j.webhook IS NOT NULL;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
+      FOR EACH ROW WHEN (NEW.data->>'type' = 'done') EXECUTE FUNCTION mediaflow_webhook_outbox();
+  `,
 };
 
 const provider: MigrationProvider = {

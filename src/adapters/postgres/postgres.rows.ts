@@ -71,11 +71,26 @@ export interface WorkersTable {
   last_seen_at: Defaulted<Date>;
 }
 
+export interface WebhookDeliveriesTable {
+  id: ColumnType<string, never, never>;
+  event_id: string;
+  job_id: string;
+  url: string;
+  body: string | null;
+  attempts: Defaulted<number>;
+  next_at: Defaulted<Date>;
+  claimed_by: string | null;
+  claimed_until: Date | null;
+  last_error: string | null;
+  created_at: Defaulted<Date>;
+}
+
 export interface Schema {
   jobs: JobsTable;
   job_outputs: JobOutputsTable;
   events: EventsTable;
   workers: WorkersTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type JobRow = Selectable<JobsTable>;

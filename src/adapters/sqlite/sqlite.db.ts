@@ -136,6 +136,30 @@ const MIGRATIONS: string[] = [
   ALTER TABLE jobs ADD COLUMN upstream_output TEXT;
   CREATE INDEX jobs_upstream ON jobs(upstream_job) WHERE upstream_job IS NOT NULL;
   `,
+  // The webhook outbox: a job's \`done\` event, whichever statement wrote it, adds a delivery in
+  // its own transaction when the job has a webhook (a trigger, so no path that ends a job can miss it).
+  `
+  CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL UNIQUE,
+    job_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    body TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    claimed_by TEXT,
+    claimed_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at);
+  CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
+  WHEN json_extract(NEW.data, '$.type') = 'done'
+  BEGIN
+    INSERT INTO webhook_deliveries (event_id, job_id, url, next_at, created_at)
+      SELECT NEW.id, id, webhook, NEW.created_at, NEW.created_at FROM jobs WHERE id = NEW.job_id AND webhook IS NOT NULL;
+  END;
+  `,
 ];
 
 /** Opens (creating if needed) the embedded database: WAL, foreign keys, busy timeout, migrated. */

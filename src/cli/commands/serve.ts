@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { buildServer, listenCompatPorts } from '../../http/server.js';
-import { startWebhooks } from '../../http/webhooks.js';
+import { WebhookSender } from '../../http/webhook-sender.js';
 import { BlobSweeper } from '../../core/blob-sweeper.js';
 import { QueueReconciler } from '../../core/queue-reconciler.js';
 import { openRuntime } from '../../runtime.js';
@@ -40,7 +40,7 @@ export function registerServe(program: Command) {
       // A cancel reaches this machine's worker processes over IPC at once (other nodes hear it through the queue).
       const stopCancel = rt.queue.onCancel((jobId) => supervisor?.cancel(jobId));
       const app = await buildServer(rt);
-      const stopWebhooks = startWebhooks(rt, log);
+      const webhooks = new WebhookSender({ outbox: rt.webhooks, store: rt.store, events: rt.events, config, log }).start();
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
@@ -82,7 +82,7 @@ export function registerServe(program: Command) {
         stopReconnect?.();
         await reconciler.stop();
         await blobSweeper.stop();
-        stopWebhooks();
+        await webhooks.stop();
         for (const s of compat) s.close();
         await app.close();
         await supervisor?.stop();
