@@ -66,6 +66,7 @@ export class JobWorker {
   private errors = 0;
   private pausedUntil = 0;
   private stopCancel: (() => void) | null = null;
+  private stopWork: (() => void) | null = null;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly d: JobWorkerDeps) {
@@ -78,6 +79,7 @@ export class JobWorker {
     this.pollTimer = setInterval(() => this.wake(), this.d.config.workers.pollMs);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.d.config.workers.heartbeatMs);
     this.stopCancel = this.d.queue.onCancel((jobId) => this.cancel(jobId));
+    this.stopWork = this.d.queue.onWork?.((processor) => { if (this.processors.has(processor)) this.wake(); }) ?? null;
     void this.report();
     this.wake();
     return this;
@@ -258,6 +260,7 @@ export class JobWorker {
     this.stopping = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.stopCancel?.();
+    this.stopWork?.();
     const settle = (ms: number) => Promise.race([
       Promise.all([...this.running.values()].map((r) => r.done)),
       new Promise((r) => setTimeout(r, ms).unref()),

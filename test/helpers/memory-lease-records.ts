@@ -72,15 +72,21 @@ export class MemoryLeaseRecords implements LeaseRecords {
     return out;
   }
 
-  async claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null> {
-    const r = this.rows.get(jobId);
-    if (!r || r.job.status !== 'queued' || r.runAt > Date.now()) return null;
-    if ((this.count('running')[r.job.processor] ?? 0) >= limit) return null;
-    r.token = randomUUID();
-    r.owner = workerId;
-    r.expires = Date.now() + leaseMs;
-    Object.assign(r.job, { status: 'running', attempts: r.job.attempts + 1, progress: 0, stage: null, startedAt: r.job.startedAt ?? new Date().toISOString() });
-    return { job: structuredClone(r.job), lease: { jobId, workerId, token: r.token }, solo: r.solo };
+  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]> {
+    let free = limit - (this.count('running')[processor] ?? 0);
+    const due = jobIds.map((id) => this.rows.get(id))
+      .filter((r): r is NonNullable<typeof r> => !!r && r.job.processor === processor && r.job.status === 'queued' && r.runAt <= Date.now())
+      .sort((a, b) => b.job.priority - a.job.priority);
+    const out: LeasedJob[] = [];
+    for (const r of due) {
+      if (free-- <= 0) break;
+      r.token = randomUUID();
+      r.owner = workerId;
+      r.expires = Date.now() + leaseMs;
+      Object.assign(r.job, { status: 'running', attempts: r.job.attempts + 1, progress: 0, stage: null, startedAt: r.job.startedAt ?? new Date().toISOString() });
+      out.push({ job: structuredClone(r.job), lease: { jobId: r.job.id, workerId, token: r.token }, solo: r.solo });
+    }
+    return out;
   }
 
   async release(lease: Lease): Promise<boolean> {

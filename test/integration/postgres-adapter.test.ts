@@ -35,6 +35,12 @@ function node(url: string, poolSize = 5) {
   return { pg, store: new PgJobStore(pg), leases: new PgLeaseRecords(pg), events: new PgEventLog(pg) };
 }
 type Node = ReturnType<typeof node>;
+/** Claims one job (the port claims batches of one processor's jobs). */
+async function claim1(n: { store: PgJobStore; leases: PgLeaseRecords }, id: string, workerId: string, leaseMs: number, limit: number) {
+  const job = await n.store.get(id);
+  return (await n.leases.claim([id], job!.processor, workerId, leaseMs, limit))[0] ?? null;
+}
+
 const closeNode = async (x: Node) => { await x.events.close(); await x.leases.close(); await x.store.close(); };
 
 const available = await postgresBackendAvailable();
@@ -57,12 +63,12 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
 
   test('migrations run once when two processes start together, and make the seed-003 view', async () => {
     const [first, second] = await Promise.all([migratePostgres(db.url), migratePostgres(db.url)]);
-    assert.deepEqual([...first, ...second].sort(), ['001_jobs', '002_image_results', '003_chains_workers']);
+    assert.deepEqual([...first, ...second].sort(), ['001_jobs', '002_image_results', '003_chains_workers', '004_webhook_outbox']);
     assert.deepEqual(await migratePostgres(db.url), []);
 
     const job = newJob({ processor: 'orientation', meta: { source: 'compat:seed003', name: 'cat.jpg' } });
     await a.store.create(job);
-    const claimed = (await a.leases.claim(job.id, 'w1', 10_000, 5))!;
+    const claimed = (await claim1(a, job.id, 'w1', 10_000, 5))!;
     await a.leases.complete(claimed.lease, { degree: 90 });
     const sql = postgres(db.url, { max: 1 });
     const rows = await sql`SELECT filename, status, degree, created_at FROM image_results`;
@@ -111,7 +117,7 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
   test('two claimers never get one job', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await a.store.create(newJob({ processor: 'race' }))).job.id);
-    const claims = await Promise.all(ids.flatMap((id) => [a.leases.claim(id, 'wa', 10_000, 100), b.leases.claim(id, 'wb', 10_000, 100)]));
+    const claims = await Promise.all(ids.flatMap((id) => [claim1(a, id, 'wa', 10_000, 100), claim1(b, id, 'wb', 10_000, 100)]));
     const won = claims.filter((c) => c !== null);
     assert.equal(won.length, 20);
     assert.deepEqual(won.map((c) => c.job.id).sort(), [...ids].sort());
@@ -122,25 +128,40 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
   test('per-processor concurrency holds across workers', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push((await a.store.create(newJob({ processor: 'limited' }))).job.id);
-    const claims = await Promise.all(ids.map((id, i) => (i % 2 ? a : b).leases.claim(id, `w${i}`, 10_000, 2)));
+    const claims = await Promise.all(ids.map((id, i) => claim1(i % 2 ? a : b, id, `w${i}`, 10_000, 2)));
     const won = claims.filter((c) => c !== null);
     assert.equal(won.length, 2);
     assert.equal((await a.leases.running()).limited, 2);
     assert.equal((await b.leases.queued()).limited, 8);
     await a.leases.complete(won[0]!.lease, { ok: true });
-    const next = await Promise.all(ids.filter((id) => !won.some((w) => w.job.id === id)).map((id) => b.leases.claim(id, 'wz', 10_000, 2)));
+    const next = await Promise.all(ids.filter((id) => !won.some((w) => w.job.id === id)).map((id) => claim1(b, id, 'wz', 10_000, 2)));
     assert.equal(next.filter((c) => c !== null).length, 1);
+  });
+
+  test('a batch claim takes the due, queued ones, highest priority first, up to the limit; overlapping batches never share a job', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await a.store.create(newJob({ processor: 'batch', priority: i }))).job.id);
+    const canceled = (await a.store.create(newJob({ processor: 'batch', priority: 50 }))).job.id;
+    await a.store.requestCancel(canceled);
+    const first = await a.leases.claim([canceled, ...ids], 'batch', 'wa', 10_000, 4);
+    assert.deepEqual(first.map((l) => l.job.id).sort(), ids.slice(6).sort(), 'the four of highest priority');
+    assert.equal(new Set(first.map((l) => l.lease.token)).size, 4);
+    for (const l of first) assert.deepEqual([l.job.status, l.job.attempts, l.lease.workerId], ['running', 1, 'wa']);
+    assert.deepEqual(await b.leases.claim(ids, 'batch', 'wb', 10_000, 4), [], 'at the limit');
+    const rest = ids.slice(0, 6);
+    const [x, y] = await Promise.all([a.leases.claim(rest, 'batch', 'wx', 10_000, 100), b.leases.claim(rest, 'batch', 'wy', 10_000, 100)]);
+    assert.deepEqual([...x, ...y].map((l) => l.job.id).sort(), [...rest].sort(), 'each once, between the two');
   });
 
   test('a write under a lost lease is refused and changes nothing', async () => {
     const job = (await a.store.create(newJob({ processor: 'lost', maxAttempts: 3 }))).job;
-    const first = (await a.leases.claim(job.id, 'w1', 50, 5))!;
+    const first = (await claim1(a, job.id, 'w1', 50, 5))!;
     await sleep(120);
     const requeued = await b.leases.requeueExpired();
     assert.ok(requeued.some((r) => r.job.id === job.id && r.job.status === 'queued'));
     const retryAt = requeued.find((r) => r.job.id === job.id)!.retryAt!;
     await sleep(Math.max(0, retryAt - Date.now()) + 50);
-    const second = (await b.leases.claim(job.id, 'w2', 10_000, 5))!;
+    const second = (await claim1(b, job.id, 'w2', 10_000, 5))!;
     assert.notEqual(second.lease.token, first.lease.token);
 
     assert.equal(await a.leases.progress(first.lease, 0.5, 'old'), false);
@@ -162,13 +183,13 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
 
   test('an expired lease is requeued, then failed WORKER_CRASHED when out of attempts', async () => {
     const job = (await a.store.create(newJob({ processor: 'expire', maxAttempts: 2 }))).job;
-    await a.leases.claim(job.id, 'w1', 30, 5);
+    await claim1(a, job.id, 'w1', 30, 5);
     await sleep(80);
     const first = (await b.leases.requeueExpired()).find((r) => r.job.id === job.id)!;
     assert.deepEqual([first.job.status, first.job.attempts, first.job.error?.code], ['queued', 1, 'WORKER_CRASHED']);
     assert.ok(first.retryAt! > Date.parse(first.job.updatedAt));
     await sleep(Math.max(0, first.retryAt! - Date.now()) + 50);
-    await a.leases.claim(job.id, 'w2', 30, 5);
+    await claim1(a, job.id, 'w2', 30, 5);
     await sleep(80);
     const second = (await a.leases.requeueExpired()).find((r) => r.job.id === job.id)!;
     assert.deepEqual([second.job.status, second.job.attempts, second.job.error?.code, second.retryAt], ['failed', 2, 'WORKER_CRASHED', null]);
@@ -180,52 +201,52 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
     // The run time is set by the server's clock during `fail`: between the call and its answer, plus the backoff.
     const within = (retryAt: number, from: number, to: number, delay: number) =>
       assert.ok(retryAt >= from + delay - 5 && retryAt <= to + delay + 5, `retryAt ${retryAt - from} ms after the call, for a ${delay} ms backoff`);
-    const c1 = (await a.leases.claim(job.id, 'w1', 10_000, 5))!;
+    const c1 = (await claim1(a, job.id, 'w1', 10_000, 5))!;
     const t1 = Date.now();
     const f1 = await a.leases.fail(c1.lease, err, true, 600);
     within(f1.retryAt!, t1, Date.now(), 600);
     assert.equal(f1.job!.status, 'queued');
-    assert.equal(await b.leases.claim(job.id, 'w2', 10_000, 5), null, 'not runnable before retryAt');
+    assert.equal(await claim1(b, job.id, 'w2', 10_000, 5), null, 'not runnable before retryAt');
     await sleep(f1.retryAt! - Date.now() + 50);
-    const c2 = (await b.leases.claim(job.id, 'w2', 10_000, 5))!;
+    const c2 = (await claim1(b, job.id, 'w2', 10_000, 5))!;
     assert.equal(c2.job.attempts, 2);
     const t2 = Date.now();
     const f2 = await b.leases.fail(c2.lease, err, true, 600);
     within(f2.retryAt!, t2, Date.now(), 1200);
     await sleep(f2.retryAt! - Date.now() + 50);
-    const c3 = (await a.leases.claim(job.id, 'w3', 10_000, 5))!;
+    const c3 = (await claim1(a, job.id, 'w3', 10_000, 5))!;
     const f3 = await a.leases.fail(c3.lease, err, true, 400);
     assert.deepEqual([f3.job!.status, f3.job!.error, f3.retryAt], ['failed', err, undefined]);
   });
 
   test('a crashed worker: a job that ran alone pays the attempt; neighbours are spared and run solo', async () => {
     const alone = (await a.store.create(newJob({ processor: 'blame', maxAttempts: 1 }))).job;
-    await a.leases.claim(alone.id, 'solo-worker', 10_000, 10);
+    await claim1(a, alone.id, 'solo-worker', 10_000, 10);
     const [culprit] = await a.leases.releaseWorker('solo-worker', true);
     assert.deepEqual([culprit!.job.status, culprit!.job.error?.code], ['failed', 'WORKER_CRASHED']);
 
     const pair = [(await a.store.create(newJob({ processor: 'blame' }))).job, (await a.store.create(newJob({ processor: 'blame' }))).job];
-    for (const j of pair) await a.leases.claim(j.id, 'busy-worker', 10_000, 10);
+    for (const j of pair) await claim1(a, j.id, 'busy-worker', 10_000, 10);
     const spared = await b.leases.releaseWorker('busy-worker', true);
     assert.deepEqual(spared.map((r) => [r.job.status, r.job.attempts]), [['queued', 0], ['queued', 0]]);
-    const again = (await b.leases.claim(pair[0]!.id, 'w9', 10_000, 10))!;
+    const again = (await claim1(b, pair[0]!.id, 'w9', 10_000, 10))!;
     assert.equal(again.solo, true);
 
     const clean = (await a.store.create(newJob({ processor: 'blame' }))).job;
-    await a.leases.claim(clean.id, 'leaving', 10_000, 10);
+    await claim1(a, clean.id, 'leaving', 10_000, 10);
     const [back] = await a.leases.releaseWorker('leaving', false);
     assert.deepEqual([back!.job.status, back!.job.attempts], ['queued', 0]);
-    assert.equal((await a.leases.claim(clean.id, 'w10', 10_000, 10))!.solo, false);
+    assert.equal((await claim1(a, clean.id, 'w10', 10_000, 10))!.solo, false);
   });
 
   test('cancel: a queued job at once, a running one through its lease; retry drops outputs', async () => {
     const q = (await a.store.create(newJob({ processor: 'cancel' }))).job;
     const c1 = (await b.store.requestCancel(q.id))!;
     assert.deepEqual([c1.canceled, c1.job.status, c1.job.error?.code], ['now', 'canceled', 'JOB_CANCELED']);
-    assert.equal(await a.leases.claim(q.id, 'w', 10_000, 5), null);
+    assert.equal(await claim1(a, q.id, 'w', 10_000, 5), null);
 
     const r = (await a.store.create(newJob({ processor: 'cancel' }))).job;
-    const lease = (await a.leases.claim(r.id, 'w', 10_000, 5))!.lease;
+    const lease = (await claim1(a, r.id, 'w', 10_000, 5))!.lease;
     await a.leases.output(lease, { name: 'part.txt', size: 3, mime: 'text/plain', sha256: '12'.repeat(32) });
     assert.equal((await b.store.requestCancel(r.id))!.canceled, 'requested');
     assert.deepEqual(await a.leases.renew([lease], 10_000), { cancel: [r.id], lost: [] });
@@ -322,7 +343,7 @@ describe('PostgreSQL adapter across a server restart', { skip: postgresBinDir() 
       events.subscribe('*', (e) => { if (e.type === 'log') got.push(e.message); });
       await events.ready();
       const job = (await store.create(newJob({ processor: 'restart' }))).job;
-      const claimed = (await leases.claim(job.id, 'w1', 60_000, 5))!;
+      const claimed = (await claim1({ store, leases }, job.id, 'w1', 60_000, 5))!;
       await other.events.append({ type: 'log', jobId: job.id, level: 'info', message: 'before' });
       await until(() => got.includes('before'), 'the event before the restart');
 

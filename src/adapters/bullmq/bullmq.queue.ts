@@ -4,7 +4,7 @@ import type { Job, JobError, JobOutput } from '../../core/job.types.js';
 import type { Unsubscribe } from '../../core/ports/event-log.port.js';
 import type { LeaseRecords } from '../../core/ports/lease-records.port.js';
 import type { EnqueueOptions, FinishOutcome, HeartbeatAnswer, Lease, LeasedJob, LeaseOptions, Queue } from '../../core/ports/queue.port.js';
-import { CancelChannel } from './bullmq.cancel-channel.js';
+import { SignalChannel } from './bullmq.signal-channel.js';
 import { RedisLink, isUnavailable } from './bullmq.connection.js';
 import { toBullPriority } from './bullmq.priority.js';
 
@@ -51,7 +51,8 @@ export class BullmqQueue implements Queue {
   private readonly prefix: string;
   private readonly queues = new Map<string, BullQueue<string, unknown, string>>();
   private readonly workers = new Map<string, BullWorker<string, unknown, string>>();
-  private readonly cancels: CancelChannel;
+  private readonly cancels: SignalChannel;
+  private readonly work: SignalChannel;
   /** Jobs leased through this instance: cancel signals are passed on for these only. */
   private readonly held = new Set<string>();
   /** Rotates which processor is served first, so a small `max` does not starve the later ones. */
@@ -61,7 +62,8 @@ export class BullmqQueue implements Queue {
     this.link = new RedisLink({ url: opts.url, opTimeoutMs: opts.opTimeoutMs });
     this.records = opts.records;
     this.prefix = opts.prefix;
-    this.cancels = new CancelChannel(this.link, `${opts.prefix}:cancel`);
+    this.cancels = new SignalChannel(this.link, `${opts.prefix}:cancel`);
+    this.work = new SignalChannel(this.link, `${opts.prefix}:work`);
   }
 
   /** Resolves once Redis answered the first time (QUEUE_UNAVAILABLE after the timeout). */
@@ -101,8 +103,8 @@ export class BullmqQueue implements Queue {
     return w;
   }
 
-  private add(processor: string, jobId: string, priority: number, delayMs: number) {
-    return this.queue(processor).add(processor, jobId, {
+  private async add(processor: string, jobId: string, priority: number, delayMs: number) {
+    const added = await this.queue(processor).add(processor, jobId, {
       jobId,
       priority: toBullPriority(priority),
       delay: Math.max(0, Math.round(delayMs)),
@@ -111,6 +113,9 @@ export class BullmqQueue implements Queue {
       removeOnComplete: true,
       removeOnFail: true,
     });
+    // Idle workers hear of it at once (best effort: they also poll).
+    if (delayMs <= 0) this.work.publish(processor).catch(() => {});
+    return added;
   }
 
   /** Adding a job id BullMQ already holds changes nothing: enqueue is idempotent. */
@@ -167,18 +172,11 @@ export class BullmqQueue implements Queue {
             if (taken.length > 0) return taken;
             throw err;
           }
-          let full = false;
-          for (const { delivery, token } of batch) {
-            if (full || (taken.at(-1)?.solo ?? false)) {
-              settling.push(delivery.moveToWait(token)); // not claimed: back to the front of its priority
-              continue;
-            }
-            const outcome = await this.take(delivery, token, processor, limit, opts, taken, settling);
-            if (outcome === 'full') full = true;
-            if (outcome === 'taken') free--;
-          }
+          if (batch.length === 0) break;
+          const got = await this.claimBatch(batch, processor, limit, opts, taken, settling);
+          free -= got.taken;
           // A solo job runs alone: nothing more for this worker until it ends.
-          if (full || batch.length < want || taken.at(-1)?.solo) break;
+          if (got.full || batch.length < want || taken.at(-1)?.solo) break;
         }
         if (taken.at(-1)?.solo) break;
       }
@@ -199,34 +197,47 @@ export class BullmqQueue implements Queue {
     return got.filter((d) => d !== null);
   }
 
-  /** Claims one delivered job in PostgreSQL and settles its BullMQ entry accordingly. */
-  private async take(delivery: Delivery, token: string, processor: string, limit: number, opts: LeaseOptions,
-    taken: LeasedJob[], settling: Array<Promise<unknown>>): Promise<'taken' | 'skipped' | 'full'> {
-    const jobId = delivery.id!;
-    const leased = await this.records.claim(jobId, opts.workerId, opts.leaseMs, limit);
-    if (!leased) {
-      // Refused. At the limit (another worker filled the slot since `running()`): back to the front
-      // of its priority, untouched. Otherwise the job is canceled, deleted, or already running
-      // elsewhere (a duplicate delivery): drop the entry.
-      const nowRunning = (await this.records.running())[processor] ?? 0;
-      if (nowRunning >= limit) {
-        settling.push(delivery.moveToWait(token));
-        return 'full';
+  /**
+   * Claims a batch of delivered jobs in PostgreSQL (one transaction) and settles their BullMQ
+   * entries accordingly: claimed ones are finished in BullMQ; refused ones go back to the front of
+   * their priority when the processor is at its limit, and are dropped otherwise (canceled,
+   * deleted, or already running elsewhere: a duplicate delivery).
+   */
+  private async claimBatch(batch: Array<{ delivery: Delivery; token: string }>, processor: string, limit: number, opts: LeaseOptions,
+    taken: LeasedJob[], settling: Array<Promise<unknown>>): Promise<{ taken: number; full: boolean }> {
+    if (taken.at(-1)?.solo) {
+      for (const { delivery, token } of batch) settling.push(delivery.moveToWait(token));
+      return { taken: 0, full: false };
+    }
+    const leased = await this.records.claim(batch.map((b) => b.delivery.id!), processor, opts.workerId, opts.leaseMs, limit);
+    const byId = new Map(leased.map((l) => [l.job.id, l]));
+    const full = leased.length < batch.length && ((await this.records.running())[processor] ?? 0) >= limit;
+    let count = 0;
+    for (const { delivery, token } of batch) {
+      const l = byId.get(delivery.id!);
+      if (!l) {
+        settling.push(full ? delivery.moveToWait(token) : this.settle(delivery, token));
+        continue;
       }
+      if (l.solo && (opts.busy > 0 || taken.length > 0)) {
+        // A solo job needs an idle worker: the claim cannot know this worker's load, so the lease
+        // is handed back unspent, for an idle worker to take.
+        await this.records.release(l.lease);
+        settling.push(delivery.moveToDelayed(Date.now() + SOLO_WAIT_MS, token));
+        continue;
+      }
+      if (taken.at(-1)?.solo) {
+        // Nothing joins a solo job: handed back unspent, to the front of its priority.
+        await this.records.release(l.lease);
+        settling.push(delivery.moveToWait(token));
+        continue;
+      }
+      this.held.add(l.job.id);
+      taken.push(l);
+      count++;
       settling.push(this.settle(delivery, token));
-      return 'skipped';
     }
-    if (leased.solo && (opts.busy > 0 || taken.length > 0)) {
-      // The claim cannot know this worker is busy: hand the lease back unspent and let an idle
-      // worker take the job.
-      await this.records.release(leased.lease);
-      settling.push(delivery.moveToDelayed(Date.now() + SOLO_WAIT_MS, token));
-      return 'skipped';
-    }
-    this.held.add(jobId);
-    taken.push(leased);
-    settling.push(this.settle(delivery, token));
-    return 'taken';
+    return { taken: count, full };
   }
 
   /**
@@ -319,6 +330,11 @@ export class BullmqQueue implements Queue {
     });
   }
 
+  /** A job of `processor` was enqueued somewhere in the cluster. */
+  onWork(listener: (processor: string) => void): Unsubscribe {
+    return this.work.subscribe(listener);
+  }
+
   /** From PostgreSQL, the record of what is queued (Redis may have just forgotten some of it). */
   depth(): Promise<Record<string, number>> {
     return this.records.queued();
@@ -330,6 +346,7 @@ export class BullmqQueue implements Queue {
 
   async close(): Promise<void> {
     this.cancels.close();
+    this.work.close();
     // `force`: these workers run no processor, there is nothing to wait for.
     await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));

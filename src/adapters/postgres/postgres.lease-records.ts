@@ -1,5 +1,4 @@
 import { settleDependents } from './postgres.chains.js';
-import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
 import type { LeaseRecords } from '../../core/ports/lease-records.port.js';
@@ -7,7 +6,7 @@ import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from '../../cor
 import { LOCK, type PgDb } from './postgres.db.js';
 import { writeEvents } from './postgres.events.js';
 import { lockKey } from './postgres.job-store.js';
-import { jsonb, loadJob, type JobRow, type Schema } from './postgres.rows.js';
+import { jsonb, loadJob, loadJobs, type JobRow, type Schema } from './postgres.rows.js';
 
 const CANCELED: JobError = { code: 'JOB_CANCELED', message: 'The job was canceled' };
 const CRASHED: JobError = { code: 'WORKER_CRASHED', message: 'The worker running the job stopped unexpectedly (killed or crashed) too many times' };
@@ -42,27 +41,32 @@ export class PgLeaseRecords implements LeaseRecords {
     this.crashBackoffMs = opts.crashBackoffMs ?? 200;
   }
 
-  async claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null> {
-    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<LeasedJob | null> => {
-      const head = await trx.selectFrom('jobs').select('processor').where('id', '=', jobId).executeTakeFirst();
-      if (!head) return null;
-      // Claims of one processor take turns, so "count the running, then take one" cannot be
-      // interleaved by a claimer on another machine: the limit holds across all workers. The
-      // count's statement snapshot is taken after the lock, so it sees the previous holder's commit.
-      await lockKey(trx, LOCK.claim, head.processor);
-      const { n } = await trx.selectFrom('jobs').select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('processor', '=', head.processor).where('status', '=', 'running').executeTakeFirstOrThrow();
-      if (Number(n) >= limit) return null;
-      const token = randomUUID();
-      const row = await trx.updateTable('jobs').set({
-        status: 'running', lease_owner: workerId, lease_token: token, lease_expires_at: sql`clock_timestamp() + ${ms(leaseMs)}`,
-        attempts: sql`attempts + 1`, started_at: sql`coalesce(started_at, now())`, updated_at: sql`now()`, progress: 0, stage: null,
-      }).where('id', '=', jobId).where('status', '=', 'queued').where('run_at', '<=', sql<Date>`clock_timestamp()`)
-        .returningAll().executeTakeFirst();
-      if (!row) return null;
-      const job = (await loadJob(trx, row))!;
-      await writeEvents(trx, [{ type: 'status', jobId, status: 'running', attempts: row.attempts }]);
-      return { job, lease: { jobId, workerId, token }, solo: row.solo };
+  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]> {
+    if (jobIds.length === 0) return [];
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<LeasedJob[]> => {
+      // Claims of one processor take turns, so "count the running, then take some" cannot be
+      // interleaved by a claimer on another machine: the limit holds across all workers. The next
+      // statement's snapshot is taken after the lock, so it sees the previous holder's commit.
+      await lockKey(trx, LOCK.claim, processor);
+      // One statement: the free slots, then as many of the delivered jobs as are still queued and
+      // due (highest priority first), each under a new lease token.
+      const { rows } = await sql<JobRow>`
+        WITH free AS (
+          SELECT greatest(0, ${limit}::int - count(*)) AS n FROM jobs WHERE processor = ${processor} AND status = 'running'
+        ), pick AS (
+          SELECT id FROM jobs
+          WHERE id IN (${sql.join(jobIds)}) AND processor = ${processor} AND status = 'queued' AND run_at <= clock_timestamp()
+          ORDER BY priority DESC, seq LIMIT (SELECT n FROM free) FOR UPDATE
+        )
+        UPDATE jobs SET status = 'running', lease_owner = ${workerId}, lease_token = gen_random_uuid()::text,
+          lease_expires_at = clock_timestamp() + ${ms(leaseMs)}, attempts = attempts + 1,
+          started_at = coalesce(started_at, now()), updated_at = now(), progress = 0, stage = NULL
+        FROM pick WHERE jobs.id = pick.id
+        RETURNING jobs.*`.execute(trx);
+      if (rows.length === 0) return [];
+      const jobs = await loadJobs(trx, rows);
+      await writeEvents(trx, rows.map((r): JobEvent => ({ type: 'status', jobId: r.id, status: 'running', attempts: r.attempts })));
+      return rows.map((r, i) => ({ job: jobs[i]!, lease: { jobId: r.id, workerId, token: r.lease_token! }, solo: r.solo }));
     }));
   }
 
@@ -103,17 +107,14 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   async complete(lease: Lease, result: unknown): Promise<FinishOutcome> {
-    return this.pg.run((db) => db.transaction().execute(async (trx) => {
-      if (!(await this.lockLease(trx, lease))) return { applied: false, job: null };
-      return this.end(trx, lease.jobId, 'succeeded', result, null);
-    }));
+    return this.pg.run((db) => db.transaction().execute((trx) => this.end(trx, lease, 'succeeded', result, null)));
   }
 
   async fail(lease: Lease, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome> {
     return this.pg.run((db) => db.transaction().execute(async (trx): Promise<FinishOutcome> => {
       const row = await this.lockLease(trx, lease);
       if (!row) return { applied: false, job: null };
-      if (!retry || row.cancel_requested || row.attempts >= row.max_attempts) return this.end(trx, lease.jobId, 'failed', null, error);
+      if (!retry || row.cancel_requested || row.attempts >= row.max_attempts) return this.end(trx, lease, 'failed', null, error);
       const queued = await this.requeue(trx, row, backoffMs * 2 ** (row.attempts - 1), error);
       const job = (await loadJob(trx, queued))!;
       await writeEvents(trx, [{ type: 'status', jobId: row.id, status: 'queued', attempts: queued.attempts, error }]);
@@ -122,10 +123,7 @@ export class PgLeaseRecords implements LeaseRecords {
   }
 
   async canceled(lease: Lease): Promise<FinishOutcome> {
-    return this.pg.run((db) => db.transaction().execute(async (trx) => {
-      if (!(await this.lockLease(trx, lease))) return { applied: false, job: null };
-      return this.end(trx, lease.jobId, 'canceled', null, CANCELED);
-    }));
+    return this.pg.run((db) => db.transaction().execute((trx) => this.end(trx, lease, 'canceled', null, CANCELED)));
   }
 
   async requeueExpired(): Promise<Array<{ job: Job; retryAt: number | null }>> {
@@ -194,11 +192,18 @@ export class PgLeaseRecords implements LeaseRecords {
     }));
   }
 
-  private async end(trx: Transaction<Schema>, jobId: string, status: 'succeeded' | 'failed' | 'canceled', result: unknown, error: JobError | null): Promise<FinishOutcome> {
+  /**
+   * Ends the job if `lease` still holds it (the guard is the UPDATE's own condition, so one
+   * statement both checks and locks); `applied: false` when the lease was lost.
+   */
+  private async end(trx: Transaction<Schema>, lease: Lease, status: 'succeeded' | 'failed' | 'canceled', result: unknown, error: JobError | null): Promise<FinishOutcome> {
+    const jobId = lease.jobId;
     const row = await trx.updateTable('jobs').set({
       status, result: jsonb(result), error: jsonb(error),
       progress: status === 'succeeded' ? 1 : sql`progress`, ...NO_LEASE, finished_at: sql`now()`, updated_at: sql`now()`,
-    }).where('id', '=', jobId).returningAll().executeTakeFirstOrThrow();
+    }).where('id', '=', jobId).where('lease_token', '=', lease.token).where('status', '=', 'running')
+      .returningAll().executeTakeFirst();
+    if (!row) return { applied: false, job: null };
     const job = (await loadJob(trx, row))!;
     // Jobs waiting on this one are released (or ended) in the same transaction as its ending.
     const chained = await settleDependents(trx, jobId, status);

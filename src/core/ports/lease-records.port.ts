@@ -11,11 +11,12 @@ import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from './queue.p
  */
 export interface LeaseRecords {
   /**
-   * queued → running under a new lease (attempts + 1), if the job is queued, runnable now, and the
-   * processor runs fewer than `limit` jobs across all workers. Null otherwise (canceled, deleted,
-   * already running elsewhere, not yet due, or the processor is at its limit).
+   * queued → running under a new lease each (attempts + 1): of `jobIds` (delivered jobs of
+   * `processor`), those still queued and runnable now, highest priority first, as many as keep the
+   * processor under `limit` running jobs across all workers — in one transaction. The others are
+   * left as they are (canceled, deleted, already running elsewhere, not yet due, or over the limit).
    */
-  claim(jobId: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob | null>;
+  claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]>;
   /**
    * Gives a lease back unused: running → queued, runnable now, its attempt not spent (a `solo` job
    * claimed by a worker that is not idle: the claim cannot know the worker's load). False when lost.

@@ -87,6 +87,11 @@ export interface Queue {
   signalCancel(jobId: string): Promise<void>;
   /** Cancel signals for jobs leased by this process's workers. */
   onCancel(listener: (jobId: string) => void): Unsubscribe;
+  /**
+   * Optional: new work was enqueued (by any process), so idle workers look at once rather than at
+   * their next poll. Adapters whose workers are woken otherwise (embedded: over IPC) leave it out.
+   */
+  onWork?(listener: (processor: string) => void): Unsubscribe;
   /** Queued jobs per processor. */
   depth(): Promise<Record<string, number>>;
   ping(): Promise<void>;
