@@ -63,7 +63,7 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
 
   test('migrations run once when two processes start together, and make the seed-003 view', async () => {
     const [first, second] = await Promise.all([migratePostgres(db.url), migratePostgres(db.url)]);
-    assert.deepEqual([...first, ...second].sort(), ['001_jobs', '002_image_results', '003_chains_workers', '004_webhook_outbox']);
+    assert.deepEqual([...first, ...second].sort(), ['001_jobs', '002_image_results', '003_chains_workers', '004_webhook_outbox', '005_event_positions']);
     assert.deepEqual(await migratePostgres(db.url), []);
 
     const job = newJob({ processor: 'orientation', meta: { source: 'compat:seed003', name: 'cat.jpg' } });

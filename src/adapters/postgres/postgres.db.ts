@@ -111,7 +111,7 @@ export function openPostgres(url: string, opts: PgOptions = {}): PgDb {
  * Mediaflow's locks never collide with each other or with another application's one-key locks.
  */
 export const LOCK = {
-  /** Event inserts: one writer at a time from the id allocation to the commit (postgres.events.ts). */
+  /** Event positions: one transaction at a time from numbering its events to its commit (postgres.events.ts, migration 005). */
   events: 0x4d460001,
   /** Claims of one processor's jobs (key: hashtext(processor)): the concurrency count stays exact. */
   claim: 0x4d460002,

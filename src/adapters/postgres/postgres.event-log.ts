@@ -16,7 +16,7 @@ const BATCH = 500;
 /**
  * Job events in the `events` table. Writers append them in the transaction of the change they
  * report and NOTIFY; subscribers here share one LISTEN connection and one reader that follows
- * `id > last` (postgres.events.ts explains why ids are safe to follow). A notification only says
+ * `pos > last` (postgres.events.ts explains why positions are safe to follow). A notification only says
  * "read now"; the table is the truth, so a missed one costs at most `pollMs` of delay.
  */
 export class PgEventLog implements EventLog {
@@ -41,21 +41,30 @@ export class PgEventLog implements EventLog {
     this.pollMs = opts.pollMs ?? 1000;
   }
 
+  /** Appends one event in a transaction of its own and answers its position. */
   async append(event: JobEvent): Promise<number> {
-    return this.pg.run((db) => db.transaction().execute(async (trx) => (await writeEvents(trx, [event]))[0]!));
+    return this.pg.run(async (db) => {
+      const id = await db.transaction().execute(async (trx) => {
+        await writeEvents(trx, [event]);
+        return (await sql<{ id: string }>`SELECT currval(pg_get_serial_sequence('events', 'id')) AS id`.execute(trx)).rows[0]!.id;
+      });
+      const row = await db.selectFrom('events').select('pos').where(sql<string>`id`, '=', id).executeTakeFirstOrThrow();
+      return Number(row.pos);
+    });
   }
 
+  /** Events after position `afterId`, in position order (an event's id here is its position). */
   async read(afterId: number, limit: number): Promise<StoredEvent[]> {
     return this.pg.run(async (db) => {
-      const rows = await db.selectFrom('events').select(['id', 'data'])
-        .where(sql<string>`id`, '>', String(afterId)).orderBy('id').limit(limit).execute();
-      return rows.map((r) => ({ id: Number(r.id), event: r.data as JobEvent }));
+      const rows = await db.selectFrom('events').select(['pos', 'data'])
+        .where(sql<string>`pos`, '>', String(afterId)).orderBy('pos').limit(limit).execute();
+      return rows.map((r) => ({ id: Number(r.pos), event: r.data as JobEvent }));
     });
   }
 
   async lastId(): Promise<number> {
     return this.pg.run(async (db) => {
-      const { id } = await db.selectFrom('events').select(sql<string>`coalesce(max(id), 0)`.as('id')).executeTakeFirstOrThrow();
+      const { id } = await db.selectFrom('events').select(sql<string>`coalesce(max(pos), 0)`.as('id')).executeTakeFirstOrThrow();
       return Number(id);
     });
   }

@@ -124,6 +124,24 @@ const MIGRATIONS: Record<string, string> = {
     CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
       FOR EACH ROW WHEN (NEW.data->>'type' = 'done') EXECUTE FUNCTION mediaflow_webhook_outbox();
   `,
+  // Event positions handed out at commit (postgres.events.ts explains why): a deferred trigger takes
+  // the events lock and numbers the transaction's events just before its commit record is written.
+  // Earlier events keep their ids as positions.
+  '005_event_positions': `
+    CREATE SEQUENCE events_pos_seq;
+    ALTER TABLE events ADD COLUMN pos bigint;
+    UPDATE events SET pos = id;
+    SELECT setval('events_pos_seq', coalesce((SELECT max(id) FROM events), 0) + 1, false);
+    CREATE UNIQUE INDEX events_pos ON events (pos);
+    CREATE FUNCTION mediaflow_event_position() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock(${LOCK.events}, 0);
+      UPDATE events SET pos = nextval('events_pos_seq') WHERE id = NEW.id;
+      RETURN NULL;
+    END $$;
+    CREATE CONSTRAINT TRIGGER events_position AFTER INSERT ON events
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION mediaflow_event_position();
+  `,
 };
 
 const provider: MigrationProvider = {

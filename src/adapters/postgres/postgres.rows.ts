@@ -56,6 +56,8 @@ export interface JobOutputsTable {
 
 export interface EventsTable {
   id: ColumnType<string, never, never>;
+  /** The event's place in the log, given at commit (null until then); readers follow it. */
+  pos: ColumnType<string | null, never, never>;
   job_id: string;
   data: Json<unknown>;
   created_at: Defaulted<Date>;
