@@ -73,6 +73,30 @@ for (const factory of BACKENDS) {
       assert.deepEqual([other.created, !other.created && other.reason], [false, 'idempotency-conflict']);
     });
 
+    it('a burst of creates (batched where the adapter batches them) ends as one after another would', async () => {
+      const k = randomUUID();
+      const burst = [
+        newJob({ idempotencyKey: `i1-${k}`, requestFingerprint: 'x' }),
+        newJob({ idempotencyKey: `i1-${k}`, requestFingerprint: 'x' }),
+        newJob({ idempotencyKey: `i1-${k}`, requestFingerprint: 'y' }),
+        newJob({ dedupKey: `d1-${k}` }),
+        newJob({ dedupKey: `d1-${k}` }),
+        newJob({ idempotencyKey: `i2-${k}`, requestFingerprint: 'z', dedupKey: `d1-${k}` }),
+        newJob({ idempotencyKey: `i2-${k}`, requestFingerprint: 'z' }),
+        newJob({ dedupKey: `d2-${k}` }),
+      ];
+      const out = await Promise.all(burst.map((j) => a.store.create(j)));
+      const [first, , , d1] = burst;
+      const got = out.map((o) => [o.created ? 'created' : o.reason, o.job.id]);
+      assert.deepEqual(got, [
+        ['created', first!.id], ['idempotency', first!.id], ['idempotency-conflict', first!.id],
+        ['created', d1!.id], ['dedup', d1!.id], ['dedup', d1!.id],
+        // i2 was never stored (its job was a dedup): the next use of i2 is a new request.
+        ['created', burst[6]!.id], ['created', burst[7]!.id],
+      ]);
+      for (const o of out) assert.equal((await b.store.get(o.job.id))?.status, 'queued');
+    });
+
     it('a created job is not runnable until enqueued; missing() names it, and the reconciler enqueues it', async () => {
       const r = await a.store.create(newJob({ processor: 'other' }));
       assert.ok(r.created);

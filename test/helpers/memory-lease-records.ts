@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, JobError, JobOutput } from '../../src/core/job.types.js';
-import type { LeaseRecords } from '../../src/core/ports/lease-records.port.js';
+import type { ClaimOutcome, LeaseRecords } from '../../src/core/ports/lease-records.port.js';
 import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from '../../src/core/ports/queue.port.js';
 
 /**
@@ -72,7 +72,7 @@ export class MemoryLeaseRecords implements LeaseRecords {
     return out;
   }
 
-  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]> {
+  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<ClaimOutcome> {
     let free = limit - (this.count('running')[processor] ?? 0);
     const due = jobIds.map((id) => this.rows.get(id))
       .filter((r): r is NonNullable<typeof r> => !!r && r.job.processor === processor && r.job.status === 'queued' && r.runAt <= Date.now())
@@ -86,7 +86,9 @@ export class MemoryLeaseRecords implements LeaseRecords {
       Object.assign(r.job, { status: 'running', attempts: r.job.attempts + 1, progress: 0, stage: null, startedAt: r.job.startedAt ?? new Date().toISOString() });
       out.push({ job: structuredClone(r.job), lease: { jobId: r.job.id, workerId, token: r.token }, solo: r.solo });
     }
-    return out;
+    const unclaimed = jobIds.map((id) => this.rows.get(id)).filter((r): r is NonNullable<typeof r> => !!r && r.job.status === 'queued')
+      .map((r) => ({ id: r.job.id, runAt: r.runAt }));
+    return { leased: out, unclaimed };
   }
 
   async release(lease: Lease): Promise<boolean> {

@@ -38,7 +38,7 @@ type Node = ReturnType<typeof node>;
 /** Claims one job (the port claims batches of one processor's jobs). */
 async function claim1(n: { store: PgJobStore; leases: PgLeaseRecords }, id: string, workerId: string, leaseMs: number, limit: number) {
   const job = await n.store.get(id);
-  return (await n.leases.claim([id], job!.processor, workerId, leaseMs, limit))[0] ?? null;
+  return (await n.leases.claim([id], job!.processor, workerId, leaseMs, limit)).leased[0] ?? null;
 }
 
 const closeNode = async (x: Node) => { await x.events.close(); await x.leases.close(); await x.store.close(); };
@@ -143,14 +143,33 @@ describe('PostgreSQL adapter', { skip: available ? false : `PostgreSQL is not re
     for (let i = 0; i < 10; i++) ids.push((await a.store.create(newJob({ processor: 'batch', priority: i }))).job.id);
     const canceled = (await a.store.create(newJob({ processor: 'batch', priority: 50 }))).job.id;
     await a.store.requestCancel(canceled);
-    const first = await a.leases.claim([canceled, ...ids], 'batch', 'wa', 10_000, 4);
+    const { leased: first, unclaimed } = await a.leases.claim([canceled, ...ids], 'batch', 'wa', 10_000, 4);
+    assert.deepEqual(unclaimed.map((u) => u.id).sort(), ids.slice(0, 6).sort(), 'over the limit: still queued, not taken');
     assert.deepEqual(first.map((l) => l.job.id).sort(), ids.slice(6).sort(), 'the four of highest priority');
     assert.equal(new Set(first.map((l) => l.lease.token)).size, 4);
     for (const l of first) assert.deepEqual([l.job.status, l.job.attempts, l.lease.workerId], ['running', 1, 'wa']);
-    assert.deepEqual(await b.leases.claim(ids, 'batch', 'wb', 10_000, 4), [], 'at the limit');
+    assert.deepEqual((await b.leases.claim(ids, 'batch', 'wb', 10_000, 4)).leased, [], 'at the limit');
     const rest = ids.slice(0, 6);
     const [x, y] = await Promise.all([a.leases.claim(rest, 'batch', 'wx', 10_000, 100), b.leases.claim(rest, 'batch', 'wy', 10_000, 100)]);
-    assert.deepEqual([...x, ...y].map((l) => l.job.id).sort(), [...rest].sort(), 'each once, between the two');
+    assert.deepEqual([...x.leased, ...y.leased].map((l) => l.job.id).sort(), [...rest].sort(), 'each once, between the two');
+  });
+
+  test('completions sent together are written together, each under its own lease', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await a.store.create(newJob({ processor: 'together' }))).job.id);
+    const { leased } = await a.leases.claim(ids, 'together', 'wt', 10_000, 10);
+    assert.equal(leased.length, 6);
+    const stale = { ...leased[5]!.lease, token: 'not-the-token' };
+    const outcomes = await Promise.all([...leased.slice(0, 5).map((l, i) => a.leases.complete(l.lease, { n: i })), a.leases.complete(stale, { n: 5 })]);
+    assert.deepEqual(outcomes.map((o) => o.applied), [true, true, true, true, true, false]);
+    for (let i = 0; i < 5; i++) {
+      const job = (await b.store.get(leased[i]!.job.id))!;
+      assert.deepEqual([job.status, job.result, job.progress], ['succeeded', { n: i }, 1]);
+      assert.equal(outcomes[i]!.job!.status, 'succeeded');
+    }
+    assert.equal((await b.store.get(leased[5]!.job.id))!.status, 'running', 'the stale lease changed nothing');
+    const ended = (await a.events.read(0, 10_000)).filter((e) => e.event.type === 'done' && ids.includes(e.event.jobId));
+    assert.equal(ended.length, 5, 'one done event per completion');
   });
 
   test('a write under a lost lease is refused and changes nothing', async () => {

@@ -11,9 +11,9 @@ import { toBullPriority } from './bullmq.priority.js';
 /** A solo job a busy worker gave back waits this long before BullMQ offers it again. */
 const SOLO_WAIT_MS = 1000;
 /**
- * Added to the delay of a job PostgreSQL queued again for a later time. The due time comes from one
- * clock and BullMQ's delay from another (each node's); a job delivered a moment early would be
- * refused by the claim and dropped, then wait for the reconciler.
+ * Added to the delay of a job PostgreSQL queued for a later time. The due time comes from one
+ * clock and BullMQ's delay from another (each node's); a job delivered a moment early is refused
+ * by the claim and delayed again, which this margin makes rare.
  */
 const DUE_SLACK_MS = 250;
 
@@ -199,8 +199,8 @@ export class BullmqQueue implements Queue {
 
   /**
    * Claims a batch of delivered jobs in PostgreSQL (one transaction) and settles their BullMQ
-   * entries accordingly: claimed ones are finished in BullMQ; refused ones go back to the front of
-   * their priority when the processor is at its limit, and are dropped otherwise (canceled,
+   * entries accordingly: claimed ones are finished in BullMQ; ones still queued but not taken go
+   * back (to the front of their priority, or delayed until due); the rest are dropped (canceled,
    * deleted, or already running elsewhere: a duplicate delivery).
    */
   private async claimBatch(batch: Array<{ delivery: Delivery; token: string }>, processor: string, limit: number, opts: LeaseOptions,
@@ -209,14 +209,22 @@ export class BullmqQueue implements Queue {
       for (const { delivery, token } of batch) settling.push(delivery.moveToWait(token));
       return { taken: 0, full: false };
     }
-    const leased = await this.records.claim(batch.map((b) => b.delivery.id!), processor, opts.workerId, opts.leaseMs, limit);
-    const byId = new Map(leased.map((l) => [l.job.id, l]));
-    const full = leased.length < batch.length && ((await this.records.running())[processor] ?? 0) >= limit;
+    const claimed = await this.records.claim(batch.map((b) => b.delivery.id!), processor, opts.workerId, opts.leaseMs, limit);
+    const byId = new Map(claimed.leased.map((l) => [l.job.id, l]));
+    const waiting = new Map(claimed.unclaimed.map((u) => [u.id, u.runAt]));
+    const now = Date.now();
+    let full = false;
     let count = 0;
     for (const { delivery, token } of batch) {
       const l = byId.get(delivery.id!);
       if (!l) {
-        settling.push(full ? delivery.moveToWait(token) : this.settle(delivery, token));
+        const runAt = waiting.get(delivery.id!);
+        if (runAt === undefined) settling.push(this.settle(delivery, token));
+        else if (runAt > now) settling.push(delivery.moveToDelayed(runAt + DUE_SLACK_MS, token));
+        else {
+          full = true; // due and queued, yet not taken: the processor is at its limit
+          settling.push(delivery.moveToWait(token));
+        }
         continue;
       }
       if (l.solo && (opts.busy > 0 || taken.length > 0)) {

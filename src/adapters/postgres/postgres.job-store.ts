@@ -4,6 +4,8 @@ import { TERMINAL_STATUSES } from '../../core/job.types.js';
 import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/job-store.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
 import { resolveAtCreate, settleDependents } from './postgres.chains.js';
+import { Batcher } from './postgres.batcher.js';
+import { createBatch, newJobRow } from './postgres.create-batch.js';
 import { writeEvents } from './postgres.events.js';
 import { jsonb, loadJob, loadJobs, rowToJob, type JobRow, type Schema } from './postgres.rows.js';
 
@@ -21,18 +23,33 @@ export async function lockKey(trx: Transaction<Schema>, ns: number, key: string)
  */
 export class PgJobStore implements JobStore {
   private closed = false;
+  private readonly creates = new Batcher<NewJob, CreateOutcome>(
+    (job) => this.createOne(job),
+    (jobs) => this.pg.run((db) => db.transaction().execute((trx) => createBatch(trx, jobs))),
+  );
 
   constructor(private readonly pg: PgDb) {
     pg.retain();
   }
 
-  async create(job: NewJob): Promise<CreateOutcome> {
+  /**
+   * Creates arriving while a create transaction is in flight go together in the next one
+   * (postgres.create-batch.ts): one commit for many submits. A job whose input is another job's
+   * output is created alone (its upstream is checked and may refuse it).
+   */
+  create(job: NewJob): Promise<CreateOutcome> {
+    if (job.input.kind === 'job') return this.createOne(job);
+    return this.creates.run(job);
+  }
+
+  private async createOne(job: NewJob): Promise<CreateOutcome> {
     return this.pg.run((db) => db.transaction().execute(async (trx): Promise<CreateOutcome> => {
       // Under READ COMMITTED two identical submits would both find no earlier job and both insert.
       // A lock per key makes the second wait for the first to commit, then find its row.
-      // Always idempotency before dedup, so two submits never wait on each other crosswise.
-      if (job.idempotencyKey) await lockKey(trx, LOCK.idempotency, job.idempotencyKey);
+      // Keys are locked in the order a batch locks them (dedup before idempotency: the namespaces
+      // sorted), so two creates never wait on each other crosswise.
       if (job.dedupKey) await lockKey(trx, LOCK.dedup, job.dedupKey);
+      if (job.idempotencyKey) await lockKey(trx, LOCK.idempotency, job.idempotencyKey);
       if (job.idempotencyKey) {
         const prev = await trx.selectFrom('jobs').selectAll().where('idempotency_key', '=', job.idempotencyKey).executeTakeFirst();
         if (prev) {
@@ -48,25 +65,7 @@ export class PgJobStore implements JobStore {
         if (prev) return { created: false, job: (await loadJob(trx, prev))!, reason: 'dedup' };
       }
       const { input, status } = await resolveAtCreate(trx, job.input);
-      const row = await trx.insertInto('jobs').values({
-        id: job.id,
-        processor: job.processor,
-        processor_version: job.processorVersion,
-        params: jsonb(job.params),
-        input: jsonb(input),
-        input_sha256: input.kind === 'file' ? input.sha256 : null,
-        status,
-        upstream_job: job.upstream?.job ?? null,
-        upstream_output: job.upstream?.output ?? null,
-        priority: job.priority,
-        max_attempts: job.maxAttempts,
-        dedup_key: job.dedupKey,
-        idempotency_key: job.idempotencyKey,
-        request_fingerprint: job.requestFingerprint,
-        meta: jsonb(job.meta),
-        meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
-        webhook: job.webhook,
-      }).returningAll().executeTakeFirstOrThrow();
+      const row = await trx.insertInto('jobs').values(newJobRow(job, status, input)).returningAll().executeTakeFirstOrThrow();
       await writeEvents(trx, [{ type: 'status', jobId: job.id, status, attempts: 0 }]);
       return { created: true, job: rowToJob(row, []) };
     }));

@@ -1,7 +1,9 @@
+import { Batcher } from './postgres.batcher.js';
 import { settleDependents } from './postgres.chains.js';
+import { completeBatch } from './postgres.complete-batch.js';
 import { sql, type Transaction } from 'kysely';
 import type { Job, JobError, JobEvent, JobOutput } from '../../core/job.types.js';
-import type { LeaseRecords } from '../../core/ports/lease-records.port.js';
+import type { ClaimOutcome, LeaseRecords } from '../../core/ports/lease-records.port.js';
 import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from '../../core/ports/queue.port.js';
 import { LOCK, type PgDb } from './postgres.db.js';
 import { writeEvents } from './postgres.events.js';
@@ -35,15 +37,19 @@ export interface PgLeaseRecordsOptions {
 export class PgLeaseRecords implements LeaseRecords {
   private readonly crashBackoffMs: number;
   private closed = false;
+  private readonly completions = new Batcher<{ lease: Lease; result: unknown }, FinishOutcome>(
+    ({ lease, result }) => this.pg.run((db) => db.transaction().execute((trx) => this.end(trx, lease, 'succeeded', result, null))),
+    (items) => this.pg.run((db) => db.transaction().execute((trx) => completeBatch(trx, items))),
+  );
 
   constructor(private readonly pg: PgDb, opts: PgLeaseRecordsOptions = {}) {
     pg.retain();
     this.crashBackoffMs = opts.crashBackoffMs ?? 200;
   }
 
-  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]> {
-    if (jobIds.length === 0) return [];
-    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<LeasedJob[]> => {
+  async claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<ClaimOutcome> {
+    if (jobIds.length === 0) return { leased: [], unclaimed: [] };
+    return this.pg.run((db) => db.transaction().execute(async (trx): Promise<ClaimOutcome> => {
       // Claims of one processor take turns, so "count the running, then take some" cannot be
       // interleaved by a claimer on another machine: the limit holds across all workers. The next
       // statement's snapshot is taken after the lock, so it sees the previous holder's commit.
@@ -63,10 +69,16 @@ export class PgLeaseRecords implements LeaseRecords {
           started_at = coalesce(started_at, now()), updated_at = now(), progress = 0, stage = NULL
         FROM pick WHERE jobs.id = pick.id
         RETURNING jobs.*`.execute(trx);
-      if (rows.length === 0) return [];
+      const taken = new Set(rows.map((r) => r.id));
+      const rest = jobIds.filter((id) => !taken.has(id));
+      // Still queued but not taken (over the limit, not yet due): the queue keeps offering them.
+      const unclaimed = rest.length === 0 ? [] : (await trx.selectFrom('jobs').select(['id', 'run_at'])
+        .where('id', 'in', rest).where('status', '=', 'queued').execute()).map((r) => ({ id: r.id, runAt: r.run_at.getTime() }));
+      if (rows.length === 0) return { leased: [], unclaimed };
       const jobs = await loadJobs(trx, rows);
       await writeEvents(trx, rows.map((r): JobEvent => ({ type: 'status', jobId: r.id, status: 'running', attempts: r.attempts })));
-      return rows.map((r, i) => ({ job: jobs[i]!, lease: { jobId: r.id, workerId, token: r.lease_token! }, solo: r.solo }));
+      const leased = rows.map((r, i) => ({ job: jobs[i]!, lease: { jobId: r.id, workerId, token: r.lease_token! }, solo: r.solo }));
+      return { leased, unclaimed };
     }));
   }
 
@@ -106,8 +118,9 @@ export class PgLeaseRecords implements LeaseRecords {
     return this.underLease(lease, async () => [{ type: 'log', jobId: lease.jobId, level, message }]);
   }
 
-  async complete(lease: Lease, result: unknown): Promise<FinishOutcome> {
-    return this.pg.run((db) => db.transaction().execute((trx) => this.end(trx, lease, 'succeeded', result, null)));
+  /** Completions arriving while one is being written go together in the next transaction (postgres.complete-batch.ts). */
+  complete(lease: Lease, result: unknown): Promise<FinishOutcome> {
+    return this.completions.run({ lease, result });
   }
 
   async fail(lease: Lease, error: JobError, retry: boolean, backoffMs: number): Promise<FinishOutcome> {

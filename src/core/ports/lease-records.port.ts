@@ -1,6 +1,12 @@
 import type { Job, JobError, JobOutput } from '../job.types.js';
 import type { FinishOutcome, HeartbeatAnswer, Lease, LeasedJob } from './queue.port.js';
 
+export interface ClaimOutcome {
+  leased: LeasedJob[];
+  /** Delivered jobs still queued but not taken, with when they are due (ms since the epoch). */
+  unclaimed: Array<{ id: string; runAt: number }>;
+}
+
 /**
  * The record side of a queue whose delivery lives elsewhere (BullMQ delivers job ids; PostgreSQL
  * holds the lease, the attempts and every write made under the lease). A `Queue` adapter that
@@ -13,10 +19,12 @@ export interface LeaseRecords {
   /**
    * queued → running under a new lease each (attempts + 1): of `jobIds` (delivered jobs of
    * `processor`), those still queued and runnable now, highest priority first, as many as keep the
-   * processor under `limit` running jobs across all workers — in one transaction. The others are
-   * left as they are (canceled, deleted, already running elsewhere, not yet due, or over the limit).
+   * processor under `limit` running jobs across all workers — in one transaction. `unclaimed`
+   * names the delivered jobs that are still queued but were not taken (over the limit, or not yet
+   * due, with the time they are due): the queue must keep offering those. The others are gone from
+   * the queue's point of view (canceled, deleted, already running elsewhere).
    */
-  claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<LeasedJob[]>;
+  claim(jobIds: string[], processor: string, workerId: string, leaseMs: number, limit: number): Promise<ClaimOutcome>;
   /**
    * Gives a lease back unused: running → queued, runnable now, its attempt not spent (a `solo` job
    * claimed by a worker that is not idle: the claim cannot know the worker's load). False when lost.
