@@ -36,7 +36,7 @@ test('S3 stopped mid-upload: the attempt fails BLOB_STORE_UNAVAILABLE, the retry
         SELECT data FROM events WHERE job_id = ${id} ORDER BY id`;
       return rows.map((r) => r.data).find((e) => e.type === 'status' && e.status === 'queued' && e.error) ?? null;
     }, 90_000, 100);
-    assert.equal(failed.error!.code, 'BLOB_STORE_UNAVAILABLE');
+    assert.equal(failed.error!.code, 'BLOB_STORE_UNAVAILABLE', JSON.stringify(failed.error));
     assert.equal(failed.attempts, 1, 'the failed attempt is spent');
     await s3.start();
 

@@ -46,7 +46,7 @@ export async function clusterUnavailable(): Promise<string | null> {
 }
 
 function spawnNode(args: string[], env: Record<string, string>, data: string): Node & { lines: (re: RegExp) => Promise<RegExpExecArray> } {
-  const proc = spawn(process.execPath, [...(env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', CLI, ...args, '--data', data], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, '--data', data], {
     cwd: ROOT,
     env: { ...process.env, MEDIAFLOW_NO_CONFIG_FILE: '1', MEDIAFLOW_ENABLE_TEST_PROCESSORS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
