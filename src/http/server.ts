@@ -14,7 +14,7 @@ import fastifyStatic from '@fastify/static';
 import { InputError, MediaflowError } from '../core/errors.js';
 import { MAX_JSON_DEPTH, jsonTextTooDeep } from '../util/json-depth.js';
 import type { Runtime } from '../runtime.js';
-import { allPublic, installAuth } from './auth.js';
+import { allPublic, installAuth, type RouteAuth } from './auth.js';
 import { registerCompatRoutes } from './compat/index.js';
 import { sendCompatError } from './compat/compat-errors.js';
 import { healthRoutes } from './health.routes.js';
@@ -86,6 +86,13 @@ export async function buildServer(rt: Runtime): Promise<FastifyInstance> {
           + 'The `/v1` API is for new clients; the compat routes keep the five original services answering their existing clients.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' } } },
+    },
+    // Every route but the public ones takes a key when keys are configured (src/http/auth.ts): the
+    // document says so per operation, so generated clients send one.
+    transform: ({ schema, url, route }) => {
+      const auth = (route.config as { auth?: RouteAuth } | undefined)?.auth ?? 'key';
+      if (!schema || auth === 'public') return { schema, url };
+      return { schema: { ...schema, security: [{ bearer: [] }, { apiKey: [] }] }, url };
     },
   });
   app.addHook('onRequest', async (request) => {

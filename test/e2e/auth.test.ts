@@ -126,6 +126,23 @@ describe('API keys are decided on the matched route', () => {
   });
 });
 
+describe('the API description says which operations take a key', () => {
+  test('/openapi.json marks every keyed operation with the bearer and X-Api-Key schemes, and no public one', async () => {
+    const s = await startServer({ apiKeys: ['docs-key-123'] });
+    try {
+      const spec = await json(await fetch(`${s.url}/openapi.json`));
+      assert.deepEqual(Object.keys(spec.components.securitySchemes).sort(), ['apiKey', 'bearer']);
+      const keyed = (p: string, m: string) => Array.isArray(spec.paths[p][m].security) && spec.paths[p][m].security.length === 2;
+      for (const [p, m] of [['/v1/jobs', 'post'], ['/v1/jobs', 'get'], ['/v1/jobs/{id}', 'delete'], ['/process_song', 'post'], ['/tasks/{task_id}', 'get'], ['/metrics', 'get']]) {
+        assert.ok(keyed(p!, m!), `${m} ${p} is keyed`);
+      }
+      for (const p of ['/health', '/ready']) assert.equal(spec.paths[p].get.security, undefined, `${p} is public`);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('auth.openCompat', () => {
   let s: InProcessServer;
   before(async () => { s = await startServer({ apiKeys: [KEY], auth: { openCompat: ['seed001'] }, network: { allowPrivate: true } }, { worker: false }); });
