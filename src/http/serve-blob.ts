@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
 import type { BlobStore } from '../core/ports/blob-store.port.js';
 import { safeFileName } from '../util/safe-name.js';
+import { contentDispositionHeader } from '../net/content-name.js';
 
 const PRESIGN_SECONDS = 300;
 
@@ -26,7 +27,7 @@ export async function sendBlob(request: FastifyRequest, reply: FastifyReply, blo
   reply.header('Cache-Control', 'private, max-age=31536000, immutable');
   reply.type(file.mime);
   const name = safeFileName(file.name);
-  reply.header('Content-Disposition', `${opts.attachment ? 'attachment' : 'inline'}; filename="${name.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+  reply.header('Content-Disposition', contentDispositionHeader(name, opts.attachment ? 'attachment' : 'inline'));
   if (request.headers['if-none-match'] === etag) return reply.status(304).send();
   // A presigned URL is signed for GET only, so HEAD is answered here. The URL expires: the redirect
   // is not cached (the client follows it at once, and a started download outlives the expiry).

@@ -1,4 +1,4 @@
-import { parse as parseContentDisposition } from 'content-disposition';
+import contentDisposition, { parse as parseContentDisposition } from 'content-disposition';
 import { safeFileName } from '../util/safe-name.js';
 
 /**
@@ -28,4 +28,13 @@ export function downloadFileName(contentDisposition: string | undefined, url: UR
     if (name) return name;
   }
   return fallback;
+}
+
+/**
+ * A `Content-Disposition` header for a file we serve: the name as `filename*` (UTF-8, RFC 5987)
+ * whenever it is not plain ASCII, with an ASCII `filename` beside it for old clients (a Latin-1
+ * name in a quoted string would reach some clients as mojibake).
+ */
+export function contentDispositionHeader(name: string, type: 'attachment' | 'inline'): string {
+  return contentDisposition(name, { type, fallback: name.replace(/[^\x20-\x7e]/g, '_') });
 }

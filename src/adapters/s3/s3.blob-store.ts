@@ -9,7 +9,7 @@ import {
   HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, paginateListObjectsV2, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { create as contentDisposition } from 'content-disposition';
+import { contentDispositionHeader } from '../../net/content-name.js';
 import { MediaflowError } from '../../core/errors.js';
 import type { BlobEntry, BlobInfo, BlobStore, PutOptions } from '../../core/ports/blob-store.port.js';
 import { createS3Client, type S3Settings } from './s3.client.js';
@@ -279,7 +279,7 @@ export class S3BlobStore implements BlobStore {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: this.keys.blob(sha256),
-      ResponseContentDisposition: contentDisposition(opts.fileName, { type: opts.inline ? 'inline' : 'attachment' }),
+      ResponseContentDisposition: contentDispositionHeader(opts.fileName, opts.inline ? 'inline' : 'attachment'),
       ResponseContentType: opts.mime,
     });
     return getSignedUrl(this.client, command, { expiresIn: opts.expiresSeconds });

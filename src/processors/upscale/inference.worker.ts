@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRuntime, type RuntimeSpec } from './runtime.types.js';
+import { createRuntime } from './runtime.create.js';
+import type { RuntimeSpec } from './runtime.types.js';
 
 /**
  * A worker thread that hosts one SR engine. Inference calls are synchronous inside both engines

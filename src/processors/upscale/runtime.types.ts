@@ -21,9 +21,3 @@ export interface SrRuntime {
   run(tile: Float32Array, h: number, w: number): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
-
-export async function createRuntime(spec: RuntimeSpec): Promise<SrRuntime> {
-  // Dynamic imports: a process only loads the engine it uses.
-  if (spec.kind === 'onnx') return (await import('./runtime.onnx.js')).createOnnxRuntime(spec);
-  return (await import('./runtime.tfjs.js')).createTfjsRuntime(spec);
-}
