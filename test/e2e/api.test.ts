@@ -238,6 +238,10 @@ describe('the /v1 API over real HTTP', () => {
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
     assert.match(metrics, /mediaflow_jobs\{processor="\w+",status="\w+"\} \d+/);
     assert.match(metrics, /mediaflow_http_request_duration_seconds_bucket/);
+    // Run times of ended jobs (read in batches from the records, so within a couple of seconds).
+    const done = await json(await submit(s.url, { processor: 'noop', params: { value: 'timed' }, input: URL_IN }, { prefer: 'wait=10' }));
+    assert.equal(done.status, 'succeeded');
+    await until(async () => /mediaflow_job_duration_seconds_count\{processor="noop",status="succeeded"\} [1-9]/.test(await (await fetch(`${s.url}/metrics`)).text()), 10_000, 200);
   });
 });
 

@@ -75,6 +75,11 @@ export class PgJobStore implements JobStore {
     return this.pg.run(async (db) => loadJob(db, await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()));
   }
 
+  async getMany(ids: string[]): Promise<Job[]> {
+    if (ids.length === 0) return [];
+    return this.pg.run(async (db) => loadJobs(db, await db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute()));
+  }
+
   async list(filter: JobListFilter): Promise<JobPage> {
     return this.pg.run(async (db) => {
       let q = db.selectFrom('jobs').selectAll();

@@ -98,6 +98,12 @@ export class SqliteJobStore implements JobStore {
     return this.load(this.s.byId!.get(id) as JobRow | undefined);
   }
 
+  async getMany(ids: string[]): Promise<Job[]> {
+    if (ids.length === 0) return [];
+    const rows = this.h.db.prepare(`SELECT * FROM jobs WHERE id IN (${ids.map(() => '?').join(',')})`).all(...ids) as JobRow[];
+    return rows.map((r) => this.load(r)!);
+  }
+
   async list(filter: JobListFilter): Promise<JobPage> {
     const where: string[] = [];
     const args: unknown[] = [];

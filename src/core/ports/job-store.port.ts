@@ -26,6 +26,8 @@ export interface JobStore {
   /** Decides dedup and idempotency atomically: concurrent identical submits make one job. */
   create(job: NewJob): Promise<CreateOutcome>;
   get(id: string): Promise<Job | null>;
+  /** Several jobs at once (those that exist), in one round trip. */
+  getMany(ids: string[]): Promise<Job[]>;
   list(filter: JobListFilter): Promise<JobPage>;
   /** Queued → canceled at once; running → `cancelRequested` (the worker ends it). */
   requestCancel(id: string): Promise<CancelOutcome | null>;
