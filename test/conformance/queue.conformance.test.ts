@@ -95,6 +95,10 @@ for (const factory of BACKENDS) {
         ['created', burst[6]!.id], ['created', burst[7]!.id],
       ]);
       for (const o of out) assert.equal((await b.store.get(o.job.id))?.status, 'queued');
+      // getMany: the ones that exist, unknown ids left out.
+      const made = [...new Set(out.map((o) => o.job.id))];
+      const many = await b.store.getMany([...made, randomUUID()]);
+      assert.deepEqual(many.map((j) => j.id).sort(), [...made].sort());
     });
 
     it('a created job is not runnable until enqueued; missing() names it, and the reconciler enqueues it', async () => {
