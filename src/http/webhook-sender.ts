@@ -29,7 +29,8 @@ export interface WebhookSenderDeps {
  * Sends webhooks from the outbox: when a job with a `webhook` ends, its JSON
  * (`{"event":"job.done","job":{…}}`) is POSTed there with `X-Mediaflow-Delivery` (stable across
  * retries: receivers deduplicate on it) and, when `webhooks.secret` is set,
- * `X-Mediaflow-Signature: sha256=<hex HMAC of the body>`. A failure (no 2xx, timeout, refused
+ * `X-Mediaflow-Signature: sha256=<hex HMAC of the body>`. A job deleted before its first attempt is
+ * reported by id, status and error, with `deleted: true`. A failure (no 2xx, timeout, refused
  * address) is retried after 1 s, 2 s, 4 s, … up to `webhooks.attempts` attempts — also after a
  * restart, since the outbox is stored. Every API process runs a sender; each delivery is claimed
  * by one of them. The URL obeys the address policy of URL inputs, checked again at each attempt;
@@ -114,13 +115,12 @@ export class WebhookSender {
     const { outbox, config, log } = this.d;
     let body = delivery.body;
     if (body === null) {
-      // First attempt: the job as it ended. (Deleted since: nothing left to report.)
+      // First attempt: the job as it ended — or, when it was deleted since, how it ended.
       const job = await this.d.store.get(delivery.jobId);
-      if (!job) {
-        await outbox.finish(delivery.id, this.owner);
-        return;
-      }
-      body = JSON.stringify({ event: 'job.done', job: jobView(job) });
+      body = JSON.stringify({
+        event: 'job.done',
+        job: job ? jobView(job) : { id: delivery.jobId, status: delivery.ended.status, error: delivery.ended.error ?? null, deleted: true },
+      });
     }
     const attempt = delivery.attempts + 1;
     try {

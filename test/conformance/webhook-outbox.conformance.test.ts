@@ -87,6 +87,9 @@ for (const factory of BACKENDS) {
 
       const got = await claimAll(a, 'sender-a', 5);
       assert.deepEqual(got.map((d) => d.jobId).sort(), [succeeds.id, fails.id, canceled.id, queuedCancel.id].sort());
+      const ended = new Map(got.map((d) => [d.jobId, d.ended.status]));
+      assert.deepEqual([succeeds.id, fails.id, canceled.id, queuedCancel.id].map((id) => ended.get(id)), ['succeeded', 'failed', 'canceled', 'canceled']);
+      assert.equal(got.find((d) => d.jobId === fails.id)!.ended.error?.code, 'INTERNAL');
       for (const d of got) {
         assert.equal(d.url, HOOK);
         assert.equal(d.body, null, 'no body before the first attempt');

@@ -216,9 +216,36 @@ describe('the /v1 API over real HTTP', () => {
       assert.equal(got[0]!.sig, `sha256=${createHmac('sha256', 'shh').update(got[0]!.body).digest('hex')}`);
       assert.equal(deliveries.length, 2, 'one failed attempt, one success');
       assert.equal(deliveries[0], deliveries[1], 'the retry carries the same delivery id');
-      assert.equal(await s.rt.webhooks.pending(), 0, 'a delivered webhook leaves the outbox');
+      // The sender removes the delivery once the receiver's answer is in.
+      await until(async () => (await s.rt.webhooks.pending()) === 0, 5000);
     } finally {
       await sender.stop();
+      hook.close();
+    }
+  });
+
+  test('a job deleted before its webhook was sent is still reported: id, status, deleted', async () => {
+    const got: string[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => { got.push(body); res.end(); });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hook.address() as { port: number }).port;
+      const job = await json(await submit(s.url, { processor: 'noop', params: { value: 'gone' }, input: URL_IN, webhook: `http://127.0.0.1:${port}/gone` }, { prefer: 'wait=10' }));
+      assert.equal(job.status, 'succeeded');
+      assert.equal((await fetch(`${s.url}/v1/jobs/${job.id}`, { method: 'DELETE' })).status, 204);
+      // The sender starts only now: the record is gone, the delivery is not.
+      const sender = new WebhookSender({ outbox: s.rt.webhooks, store: s.rt.store, events: s.rt.events, config: s.rt.config, log: () => {} }).start();
+      try {
+        await until(async () => got.length > 0, 15_000);
+      } finally {
+        await sender.stop();
+      }
+      assert.deepEqual(JSON.parse(got[0]!), { event: 'job.done', job: { id: job.id, status: 'succeeded', error: null, deleted: true } });
+    } finally {
       hook.close();
     }
   });

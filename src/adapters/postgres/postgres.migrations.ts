@@ -106,6 +106,7 @@ const MIGRATIONS: Record<string, string> = {
       event_id bigint NOT NULL UNIQUE,
       job_id text NOT NULL,
       url text NOT NULL,
+      event jsonb NOT NULL,
       body text,
       attempts integer NOT NULL DEFAULT 0,
       next_at timestamptz NOT NULL DEFAULT now(),
@@ -117,8 +118,8 @@ const MIGRATIONS: Record<string, string> = {
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at);
     CREATE FUNCTION mediaflow_webhook_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      INSERT INTO webhook_deliveries (event_id, job_id, url)
-        SELECT NEW.id, j.id, j.webhook FROM jobs j WHERE j.id = NEW.job_id AND j.webhook IS NOT NULL;
+      INSERT INTO webhook_deliveries (event_id, job_id, url, event)
+        SELECT NEW.id, j.id, j.webhook, NEW.data FROM jobs j WHERE j.id = NEW.job_id AND j.webhook IS NOT NULL;
       RETURN NULL;
     END $$;
     CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events

@@ -78,6 +78,7 @@ export interface WebhookDeliveriesTable {
   event_id: string;
   job_id: string;
   url: string;
+  event: Json<unknown>;
   body: string | null;
   attempts: Defaulted<number>;
   next_at: Defaulted<Date>;

@@ -25,10 +25,13 @@ export class PgWebhookOutbox implements WebhookOutbox {
           .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<', sql<Date>`now()`)]))
           .orderBy('next_at').orderBy('id').limit(max)
           .forUpdate().skipLocked())
-        .returning(['id', 'job_id', 'url', 'body', 'attempts'])
+        .returning(['id', 'job_id', 'url', 'event', 'body', 'attempts'])
         .execute();
       return rows.sort((a, b) => Number(a.id) - Number(b.id))
-        .map((r) => ({ id: String(r.id), jobId: r.job_id, url: r.url, body: r.body, attempts: r.attempts }));
+        .map((r) => {
+          const { status, error } = r.event as WebhookDelivery['ended'];
+          return { id: String(r.id), jobId: r.job_id, url: r.url, ended: { status, error: error ?? null }, body: r.body, attempts: r.attempts };
+        });
     });
   }
 

@@ -144,6 +144,7 @@ const MIGRATIONS: string[] = [
     event_id INTEGER NOT NULL UNIQUE,
     job_id TEXT NOT NULL,
     url TEXT NOT NULL,
+    event TEXT NOT NULL,
     body TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL,
@@ -156,8 +157,8 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER events_webhook_outbox AFTER INSERT ON events
   WHEN json_extract(NEW.data, '$.type') = 'done'
   BEGIN
-    INSERT INTO webhook_deliveries (event_id, job_id, url, next_at, created_at)
-      SELECT NEW.id, id, webhook, NEW.created_at, NEW.created_at FROM jobs WHERE id = NEW.job_id AND webhook IS NOT NULL;
+    INSERT INTO webhook_deliveries (event_id, job_id, url, event, next_at, created_at)
+      SELECT NEW.id, id, webhook, NEW.data, NEW.created_at, NEW.created_at FROM jobs WHERE id = NEW.job_id AND webhook IS NOT NULL;
   END;
   `,
 ];

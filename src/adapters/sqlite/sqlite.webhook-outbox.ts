@@ -1,7 +1,7 @@
 import type { WebhookDelivery, WebhookOutbox } from '../../core/ports/webhook-outbox.port.js';
 import type { SqliteHandle } from './sqlite.db.js';
 
-interface Row { id: number; job_id: string; url: string; body: string | null; attempts: number }
+interface Row { id: number; job_id: string; url: string; event: string; body: string | null; attempts: number }
 
 /** The webhook outbox in the shared SQLite file (filled by a trigger on `done` events, migration 6). */
 export class SqliteWebhookOutbox implements WebhookOutbox {
@@ -12,7 +12,7 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
     this.s = {
       claim: db.prepare(`UPDATE webhook_deliveries SET claimed_by = @owner, claimed_until = @until
         WHERE id IN (SELECT id FROM webhook_deliveries WHERE next_at <= @now AND (claimed_until IS NULL OR claimed_until < @now) ORDER BY next_at, id LIMIT @max)
-        RETURNING id, job_id, url, body, attempts`),
+        RETURNING id, job_id, url, event, body, attempts`),
       finish: db.prepare('DELETE FROM webhook_deliveries WHERE id = ? AND claimed_by = ?'),
       retry: db.prepare(`UPDATE webhook_deliveries SET attempts = @attempts, next_at = @nextAt, body = @body, last_error = @error,
         claimed_by = NULL, claimed_until = NULL WHERE id = @id AND claimed_by = @owner`),
@@ -23,7 +23,10 @@ export class SqliteWebhookOutbox implements WebhookOutbox {
   async claim(owner: string, max: number, claimMs: number): Promise<WebhookDelivery[]> {
     const now = Date.now();
     const rows = this.h.tx(() => this.s.claim.all({ owner, until: now + claimMs, now, max }) as Row[]);
-    return rows.sort((a, b) => a.id - b.id).map((r) => ({ id: String(r.id), jobId: r.job_id, url: r.url, body: r.body, attempts: r.attempts }));
+    return rows.sort((a, b) => a.id - b.id).map((r) => {
+      const { status, error } = JSON.parse(r.event) as WebhookDelivery['ended'];
+      return { id: String(r.id), jobId: r.job_id, url: r.url, ended: { status, error: error ?? null }, body: r.body, attempts: r.attempts };
+    });
   }
 
   async finish(id: string, owner: string): Promise<void> {

@@ -1,9 +1,13 @@
+import type { JobError, JobStatus } from '../job.types.js';
+
 /** One webhook delivery: a job's ending, to be POSTed to the webhook the job was submitted with. */
 export interface WebhookDelivery {
   /** Stable across retries (the `X-Mediaflow-Delivery` header): receivers deduplicate on it. */
   id: string;
   jobId: string;
   url: string;
+  /** The `done` event as it was written: what is reported when the job is gone by the first attempt. */
+  ended: { status: JobStatus; error?: JobError | null };
   /** The body as first sent, so every retry sends the same bytes; null before the first attempt. */
   body: string | null;
   /** Attempts made so far. */
