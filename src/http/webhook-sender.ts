@@ -7,6 +7,7 @@ import type { EventLog } from '../core/ports/event-log.port.js';
 import type { JobStore } from '../core/ports/job-store.port.js';
 import type { WebhookDelivery, WebhookOutbox } from '../core/ports/webhook-outbox.port.js';
 import { pinnedLookup, resolveAllowed } from '../net/url-guard.js';
+import { serialRunner } from '../util/serial-runner.js';
 import { jobView } from './v1/job.view.js';
 
 /** A claim outlives any one POST (10 s) with room to spare; a sender that dies leaves it to lapse. */
@@ -40,8 +41,6 @@ export class WebhookSender {
   readonly owner = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly inFlight = new Map<string, AbortController>();
   private readonly sending = new Set<Promise<void>>();
-  private passing = false;
-  private again = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -67,36 +66,22 @@ export class WebhookSender {
     await Promise.allSettled([...this.sending]);
   }
 
-  private kick(): void {
-    void this.pass();
-  }
-
-  /** Claims as many due deliveries as there is room for, and starts them; runs again if woken meanwhile. */
-  private async pass(): Promise<void> {
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = true;
+  /** Claims as many due deliveries as there is room for, and starts them; once more if woken meanwhile. */
+  private readonly kick = serialRunner(async () => {
+    const room = MAX_IN_FLIGHT - this.inFlight.size;
+    if (room <= 0 || this.closed) return;
     try {
-      do {
-        this.again = false;
-        const room = MAX_IN_FLIGHT - this.inFlight.size;
-        if (room <= 0 || this.closed) break;
-        const due = await this.d.outbox.claim(this.owner, room, CLAIM_MS);
-        for (const delivery of due) this.launch(delivery);
-        if (due.length === room) this.again = true;
-      } while (this.again && !this.closed);
+      const due = await this.d.outbox.claim(this.owner, room, CLAIM_MS);
+      for (const delivery of due) this.launch(delivery);
+      if (due.length === room) this.kick(); // the outbox may hold more
     } catch (err) {
       // The store is down: the next poll tries again. Said once a minute, not every second.
       if (Date.now() - this.lastOutboxError > 60_000) {
         this.lastOutboxError = Date.now();
         this.d.log('warn', 'webhook outbox unavailable', { err: String(err) });
       }
-    } finally {
-      this.passing = false;
     }
-  }
+  });
 
   private launch(delivery: WebhookDelivery): void {
     const controller = new AbortController();

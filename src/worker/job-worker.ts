@@ -9,6 +9,7 @@ import type { FinishOutcome, Lease, LeasedJob, Queue } from '../core/ports/queue
 import type { WorkerRegistry } from '../core/ports/worker-registry.port.js';
 import type { Scratch } from '../core/scratch.js';
 import { createJobContext, type WorkerJobContext } from './job-context.js';
+import { serialRunner } from '../util/serial-runner.js';
 
 export type WorkerLog = (level: string, message: string, extra?: Record<string, unknown>) => void;
 
@@ -61,8 +62,8 @@ export class JobWorker {
   private stopping = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
-  private ticking = false;
-  private again = false;
+  /** One lease round at a time; a wake-up during one asks for another. */
+  private readonly ticker = serialRunner(() => this.tick());
   private errors = 0;
   private pausedUntil = 0;
   private stopCancel: (() => void) | null = null;
@@ -95,19 +96,7 @@ export class JobWorker {
 
   /** Look for work now (called on a local submit, and after each job ends). */
   wake(): void {
-    if (this.stopping) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    this.ticking = true;
-    void this.tick().finally(() => {
-      this.ticking = false;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    if (!this.stopping) this.ticker();
   }
 
   private storeError(what: string, err: unknown): void {
@@ -118,7 +107,7 @@ export class JobWorker {
   }
 
   private async tick(): Promise<void> {
-    if (Date.now() < this.pausedUntil) return;
+    if (this.stopping || Date.now() < this.pausedUntil) return;
     // A solo job (it ran beside a crash) runs alone until it ends.
     if ([...this.running.values()].some((r) => r.solo)) return;
     const free = this.maxInFlight - this.running.size;
@@ -132,7 +121,8 @@ export class JobWorker {
       return;
     }
     for (const l of leased) this.start1(l);
-    if (leased.length === free && !leased.some((l) => l.solo)) this.again = true;
+    // Every free slot was filled: more may be waiting, so look again.
+    if (leased.length === free && !leased.some((l) => l.solo)) this.wake();
   }
 
   /** Cancel a job this worker runs (IPC from the API process, the queue's cancel signal, or a heartbeat's answer). */

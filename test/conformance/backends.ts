@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,6 +170,31 @@ export const postgresBullmqBackend: BackendFactory = {
     };
   },
 };
+
+/**
+ * Inside a suite on one backend: opens it twice before the tests (two `Ports`, as two processes
+ * would) and hands them to `opened`, closes and removes it after. Answers the suite's `it`, which
+ * skips every test when the backend is unavailable (`reason`).
+ */
+export function onTwoProcesses(factory: BackendFactory, reason: string | null, opened: (a: Ports, b: Ports) => void) {
+  let backend: Backend;
+  let a: Ports;
+  let b: Ports;
+  before(async () => {
+    if (reason) return;
+    backend = await factory.create();
+    a = await backend.open();
+    b = await backend.open();
+    opened(a, b);
+  });
+  after(async () => {
+    if (reason) return;
+    await a.close();
+    await b.close();
+    await backend.destroy();
+  });
+  return (name: string, fn: () => Promise<void>) => test(name, { skip: reason ?? false }, fn);
+}
 
 /** Every queue/store/event backend the suites run on; distributed adapters join when their services run. */
 export const BACKENDS: BackendFactory[] = [sqliteBackend, postgresBullmqBackend];

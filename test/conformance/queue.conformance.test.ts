@@ -1,10 +1,10 @@
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Job, NewJob } from '../../src/core/job.types.js';
 import type { LeasedJob, LeaseOptions } from '../../src/core/ports/queue.port.js';
 import { QueueReconciler } from '../../src/core/queue-reconciler.js';
-import { BACKENDS, type Backend, type Ports } from './backends.js';
+import { BACKENDS, onTwoProcesses, type Ports } from './backends.js';
 
 /**
  * The Queue and JobStore ports' contract, run on every adapter: the same tests, whatever the
@@ -41,23 +41,9 @@ async function leaseUntil(p: Ports, o: LeaseOptions, want: number, ms = 5000): P
 
 for (const factory of BACKENDS) {
   describe(`Queue and JobStore conformance: ${factory.name}`, async () => {
-    const reason = await factory.unavailable();
-    let backend: Backend;
     let a: Ports;
     let b: Ports;
-    before(async () => {
-      if (reason) return;
-      backend = await factory.create();
-      a = await backend.open();
-      b = await backend.open();
-    });
-    after(async () => {
-      if (reason) return;
-      await a.close();
-      await b.close();
-      await backend.destroy();
-    });
-    const it = (name: string, fn: () => Promise<void>) => test(name, { skip: reason ?? false }, fn);
+    const it = onTwoProcesses(factory, await factory.unavailable(), (x, y) => { a = x; b = y; });
 
     it('concurrent identical creates make one job (dedup), and an Idempotency-Key conflict is told apart', async () => {
       const key = `dedup-${randomUUID()}`;

@@ -1,10 +1,10 @@
-import { after, before, describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Job, NewJob } from '../../src/core/job.types.js';
 import type { LeasedJob, LeaseOptions } from '../../src/core/ports/queue.port.js';
 import type { WebhookDelivery } from '../../src/core/ports/webhook-outbox.port.js';
-import { BACKENDS, type Backend, type Ports } from './backends.js';
+import { BACKENDS, onTwoProcesses, type Ports } from './backends.js';
 
 /**
  * The WebhookOutbox port's contract, run on every adapter: a job's ending adds one delivery when
@@ -54,23 +54,9 @@ async function claimAll(p: Ports, owner: string, want: number, claimMs = 30_000)
 
 for (const factory of BACKENDS) {
   describe(`WebhookOutbox conformance: ${factory.name}`, async () => {
-    const reason = await factory.unavailable();
-    let backend: Backend;
     let a: Ports;
     let b: Ports;
-    before(async () => {
-      if (reason) return;
-      backend = await factory.create();
-      a = await backend.open();
-      b = await backend.open();
-    });
-    after(async () => {
-      if (reason) return;
-      await a.close();
-      await b.close();
-      await backend.destroy();
-    });
-    const it = (name: string, fn: () => Promise<void>) => test(name, { skip: reason ?? false }, fn);
+    const it = onTwoProcesses(factory, await factory.unavailable(), (x, y) => { a = x; b = y; });
 
     it('every ending of a job with a webhook adds one delivery; a job without one adds none', async () => {
       const [succeeds, fails, canceled] = [await submit(a), await submit(a), await submit(a)];

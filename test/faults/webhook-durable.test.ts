@@ -37,6 +37,19 @@ function assertOncePerJob(receiver: Awaited<ReturnType<typeof startWebhookReceiv
   assert.deepEqual([...delivered.keys()].filter((id) => !ids.includes(id)), [], 'no delivery for a job without a webhook');
 }
 
+/** The receiver answered every POST: each job's webhook arrives, once, and no POST more. */
+async function expectOnePostPerJob(receiver: Awaited<ReturnType<typeof startWebhookReceiver>>, ids: string[]) {
+  await waitDelivered(receiver, ids);
+  assertOncePerJob(receiver, ids);
+  assert.equal(receiver.got.length, ids.length, 'no POST beyond one per job');
+}
+
+/** Until every job was delivered, and then a moment more, for a duplicate to show up were one sent. */
+async function waitDelivered(receiver: Awaited<ReturnType<typeof startWebhookReceiver>>, ids: string[]) {
+  await until(async () => receiver.delivered().size === ids.length, 90_000, 100);
+  await new Promise((r) => setTimeout(r, 2500));
+}
+
 const noop = (i: number) => ({ processor: 'noop', params: { value: `hook-${i}` }, input: { url: `http://127.0.0.1/?hook=${i}` } });
 
 const skip = await clusterUnavailable();
@@ -58,9 +71,7 @@ describe('durable webhooks', () => {
 
       receiver.answer(200);
       server = await spawnServer(data, ENV);
-      await until(async () => receiver.delivered().size === ids.length, 90_000, 100);
-      // Room for a duplicate to show up, were one to be sent.
-      await new Promise((r) => setTimeout(r, 2500));
+      await waitDelivered(receiver, ids);
       assertOncePerJob(receiver, ids);
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(metrics, /^mediaflow_webhook_deliveries_pending 0$/m);
@@ -78,10 +89,7 @@ describe('durable webhooks', () => {
     const second = await spawnServer(data, ENV, ['--no-workers']);
     try {
       const ids = await submitMany([first.url, second.url], 30, receiver.url, noop);
-      await until(async () => receiver.delivered().size === ids.length, 90_000, 100);
-      await new Promise((r) => setTimeout(r, 2500));
-      assertOncePerJob(receiver, ids);
-      assert.equal(receiver.got.length, ids.length, 'no POST beyond one per job');
+      await expectOnePostPerJob(receiver, ids);
     } finally {
       await Promise.all([first.stop(), second.stop()]);
       await receiver.close();
@@ -99,10 +107,7 @@ describe('durable webhooks', () => {
       await cluster.worker();
       const sleep = (i: number) => ({ processor: 'sleep', params: { ms: 0 }, input: { url: `http://127.0.0.1/?hook=${i}` } });
       const ids = await submitMany([a.url, b.url], 30, receiver.url, sleep);
-      await until(async () => receiver.delivered().size === ids.length, 90_000, 100);
-      await new Promise((r) => setTimeout(r, 2500));
-      assertOncePerJob(receiver, ids);
-      assert.equal(receiver.got.length, ids.length, 'no POST beyond one per job');
+      await expectOnePostPerJob(receiver, ids);
     } finally {
       await receiver.close();
       await cluster.destroy();

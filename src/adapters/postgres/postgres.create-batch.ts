@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Job, NewJob } from '../../core/job.types.js';
 import type { CreateOutcome } from '../../core/ports/job-store.port.js';
+import { newJobColumns } from '../job-columns.js';
 import { LOCK } from './postgres.db.js';
 import { writeEvents } from './postgres.events.js';
 import { jsonb, loadJobs, rowToJob, type JobRow, type Schema } from './postgres.rows.js';
@@ -9,25 +10,8 @@ const ACTIVE = ['waiting', 'queued', 'running', 'succeeded'] as const;
 
 /** The row a new job inserts (its input is a file or a URL: chained inputs are created one at a time). */
 export function newJobRow(job: NewJob, status: 'queued' | 'waiting' = 'queued', input = job.input) {
-  return {
-    id: job.id,
-    processor: job.processor,
-    processor_version: job.processorVersion,
-    params: jsonb(job.params),
-    input: jsonb(input),
-    input_sha256: input.kind === 'file' ? input.sha256 : null,
-    status,
-    upstream_job: job.upstream?.job ?? null,
-    upstream_output: job.upstream?.output ?? null,
-    priority: job.priority,
-    max_attempts: job.maxAttempts,
-    dedup_key: job.dedupKey,
-    idempotency_key: job.idempotencyKey,
-    request_fingerprint: job.requestFingerprint,
-    meta: jsonb(job.meta),
-    meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
-    webhook: job.webhook,
-  };
+  const row = newJobColumns(job, status, input);
+  return { ...row, params: jsonb(row.params), input: jsonb(row.input), meta: jsonb(row.meta) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import postgres from 'postgres';
 import type { JobEvent } from '../../core/job.types.js';
 import type { EventListener, EventLog, StoredEvent, Unsubscribe } from '../../core/ports/event-log.port.js';
+import { serialRunner } from '../../util/serial-runner.js';
 import { CLIENT_OPTIONS, type PgDb } from './postgres.db.js';
 import { EVENTS_CHANNEL, writeEvents } from './postgres.events.js';
 import type { Schema } from './postgres.rows.js';
@@ -29,8 +30,6 @@ export class PgEventLog implements EventLog {
   private listenClient: postgres.Sql | null = null;
   private listening = false;
   private timer: NodeJS.Timeout | null = null;
-  private reading = false;
-  private readAgain = false;
   /** The last read failed (server down): on recovery LISTEN is set up again (see `tick`). */
   private outage = false;
   private closed = false;
@@ -114,7 +113,7 @@ export class PgEventLog implements EventLog {
       }
       if (gen === this.gen) await this.listen();
     })();
-    this.timer = setInterval(() => void this.tick(), this.pollMs);
+    this.timer = setInterval(() => this.tick(), this.pollMs);
     this.timer.unref();
   }
 
@@ -127,7 +126,7 @@ export class PgEventLog implements EventLog {
     if (this.closed || this.listening) return;
     const client = (this.listenClient ??= postgres(this.pg.url, { ...CLIENT_OPTIONS, max: 1 }));
     try {
-      await client.listen(EVENTS_CHANNEL, () => void this.tick(), () => void this.tick());
+      await client.listen(EVENTS_CHANNEL, () => this.tick(), () => this.tick());
       if (client === this.listenClient) this.listening = true;
       else await client.end({ timeout: 1 }).catch(() => {});
     } catch {
@@ -153,31 +152,21 @@ export class PgEventLog implements EventLog {
     await this.dropListen();
   }
 
-  private async tick(): Promise<void> {
+  /** Reads and delivers what is new; one reader at a time, and a wake-up during a read reads once more. */
+  private readonly tick = serialRunner(async () => {
     if (this.last === null || this.listeners.size === 0) return;
-    // One reader at a time; a wake-up during a read makes it read once more, so none is lost.
-    if (this.reading) {
-      this.readAgain = true;
-      return;
-    }
-    this.reading = true;
     try {
-      do {
-        this.readAgain = false;
-        for (;;) {
-          const batch = await this.read(this.last, BATCH);
-          this.deliver(batch);
-          if (batch.length < BATCH || this.last === null) break;
-        }
-      } while (this.readAgain && this.last !== null);
+      for (;;) {
+        const batch = await this.read(this.last, BATCH);
+        this.deliver(batch);
+        if (batch.length < BATCH || this.last === null) break;
+      }
       if (this.outage) await this.relisten();
     } catch {
       // Server down: the poll tries again; once reads succeed, LISTEN is set up anew.
       this.outage = true;
-    } finally {
-      this.reading = false;
     }
-  }
+  });
 
   /**
    * After an outage: postgres.js re-issues LISTEN when its connection closes, but gives up if the

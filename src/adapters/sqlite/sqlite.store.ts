@@ -4,6 +4,7 @@ import type { CancelOutcome, CreateOutcome, JobStore } from '../../core/ports/jo
 import type { GroupCommit } from './group-commit.js';
 import { resolveAtCreate, settleDependents } from './sqlite.chains.js';
 import { rowToJob, type Db, type JobRow, type SqliteHandle } from './sqlite.db.js';
+import { newJobColumns } from '../job-columns.js';
 
 const CANCELED = '{"code":"JOB_CANCELED","message":"The job was canceled"}';
 
@@ -68,26 +69,8 @@ export class SqliteJobStore implements JobStore {
       }
       const now = Date.now();
       const { input, status } = resolveAtCreate(this.db, job.input);
-      this.s.insert!.run({
-        id: job.id,
-        processor: job.processor,
-        processor_version: job.processorVersion,
-        params: JSON.stringify(job.params),
-        input: JSON.stringify(input),
-        input_sha256: input.kind === 'file' ? input.sha256 : null,
-        status,
-        upstream_job: job.upstream?.job ?? null,
-        upstream_output: job.upstream?.output ?? null,
-        priority: job.priority,
-        max_attempts: job.maxAttempts,
-        dedup_key: job.dedupKey,
-        idempotency_key: job.idempotencyKey,
-        request_fingerprint: job.requestFingerprint,
-        meta: JSON.stringify(job.meta),
-        meta_name: typeof job.meta.name === 'string' ? job.meta.name : null,
-        webhook: job.webhook,
-        now,
-      });
+      const row = newJobColumns(job, status, input);
+      this.s.insert!.run({ ...row, params: JSON.stringify(row.params), input: JSON.stringify(row.input), meta: JSON.stringify(row.meta), now });
       const created = this.load(this.s.byId!.get(job.id) as JobRow)!;
       this.s.appendEvent!.run(job.id, JSON.stringify({ type: 'status', jobId: job.id, status, attempts: 0 } satisfies JobEvent), now);
       return { created: true, job: created };
