@@ -85,6 +85,8 @@ export class WebhookSender {
 
   private launch(delivery: WebhookDelivery): void {
     const controller = new AbortController();
+    // Claimed while the sender was stopping: handed straight back for the next sender.
+    if (this.closed) controller.abort();
     this.inFlight.set(delivery.id, controller);
     const p = this.send(delivery, controller.signal)
       .catch((err) => this.d.log('warn', 'webhook outbox unavailable', { err: String(err) }))
